@@ -1,0 +1,149 @@
+#include "kubesim/src/store/store.h"
+
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace kubesim {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+fs::path TempDir() {
+  fs::path p = fs::temp_directory_path() / ("kubesim-store-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::remove_all(p);
+  return p;
+}
+
+json::value ConfigMap(const std::string& ns, const std::string& name) {
+  return json::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")" + name +
+                     R"(","namespace":")" + ns + R"("},"data":{"k":"v"}})");
+}
+
+Status Put(Store& s, const std::string& ns, const std::string& name) {
+  return s.Mutate("configmaps", ns, name, [&](const StoredObject*, int64_t) -> StatusOr<Mutation> {
+    return Mutation{Mutation::Op::kPut, ConfigMap(ns, name)};
+  }).status();
+}
+
+Status Delete(Store& s, const std::string& ns, const std::string& name) {
+  return s.Mutate("configmaps", ns, name, [&](const StoredObject*, int64_t) -> StatusOr<Mutation> {
+    return Mutation{Mutation::Op::kDelete, {}};
+  }).status();
+}
+
+TEST(StoreTest, AssignsIncreasingResourceVersions) {
+  auto s = *Store::Open({});
+  ASSERT_TRUE(Put(*s, "a", "x").ok());
+  ASSERT_TRUE(Put(*s, "a", "y").ok());
+  EXPECT_EQ(s->revision(), 2);
+  auto x = s->Get("configmaps", "a", "x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->rv, 1);
+  EXPECT_EQ(x->object.at("metadata").at("resourceVersion"), "1");
+  EXPECT_NE(x->json.find("\"resourceVersion\":\"1\""), std::string::npos);
+  EXPECT_EQ(s->Get("configmaps", "b", "x"), nullptr);
+}
+
+TEST(StoreTest, MutationErrorsAndDryRunChangeNothing) {
+  auto s = *Store::Open({});
+  auto r = s->Mutate("configmaps", "a", "x", [](const StoredObject*, int64_t) -> StatusOr<Mutation> {
+    return absl::AlreadyExistsError("nope");
+  });
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  auto d = s->Mutate(
+      "configmaps", "a", "x",
+      [](const StoredObject*, int64_t) -> StatusOr<Mutation> {
+        return Mutation{Mutation::Op::kPut, ConfigMap("a", "x")};
+      },
+      /*dry_run=*/true);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(s->revision(), 0);
+  EXPECT_EQ(s->Get("configmaps", "a", "x"), nullptr);
+}
+
+TEST(StoreTest, ListsInKeyOrderWithPagesAndNamespaces) {
+  auto s = *Store::Open({});
+  for (const char* ns : {"b", "a"}) {
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put(*s, ns, "cm" + std::to_string(i)).ok());
+  }
+  ListPage p1 = s->List("configmaps", "", true, "", 4, nullptr);
+  ASSERT_EQ(p1.items.size(), 4u);
+  EXPECT_EQ(p1.items[0]->ns, "a");
+  EXPECT_EQ(p1.continue_key, "a/cm3");
+  EXPECT_EQ(p1.remaining, 6);
+  ListPage p2 = s->List("configmaps", "", true, p1.continue_key, 4, nullptr);
+  EXPECT_EQ(p2.items[0]->name, "cm4");
+  EXPECT_EQ(p2.items[1]->ns, "b");
+  ListPage p3 = s->List("configmaps", "", true, p2.continue_key, 4, nullptr);
+  EXPECT_EQ(p3.items.size(), 2u);
+  EXPECT_EQ(p3.continue_key, "");
+  ListPage only_b = s->List("configmaps", "b", false, "", 0, nullptr);
+  EXPECT_EQ(only_b.items.size(), 5u);
+  ListPage filtered = s->List("configmaps", "", true, "", 0,
+                              [](const StoredObject& o) { return o.name == "cm2"; });
+  EXPECT_EQ(filtered.items.size(), 2u);
+}
+
+TEST(StoreTest, EventsWindowAndCompaction) {
+  auto s = *Store::Open({.event_window = 3});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put(*s, "a", "cm" + std::to_string(i)).ok());
+  ASSERT_TRUE(Delete(*s, "a", "cm0").ok());
+  auto ev = s->EventsSince(4, 10);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  ASSERT_EQ(ev->size(), 2u);
+  EXPECT_EQ((*ev)[0].type, EventType::kAdded);
+  EXPECT_EQ((*ev)[1].type, EventType::kDeleted);
+  EXPECT_EQ((*ev)[1].object->rv, 6);
+  EXPECT_EQ(s->EventsSince(1, 10).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(s->EventsSince(6, 10)->empty());
+  s->Compact();
+  EXPECT_EQ(s->EventsSince(5, 10).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(s->EventsSince(6, 10).ok());
+}
+
+TEST(StoreTest, RecoversStateAfterRestartAndDropsTornTail) {
+  fs::path dir = TempDir();
+  {
+    auto s = *Store::Open({.dir = dir});
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(Put(*s, "a", "cm" + std::to_string(i)).ok());
+    ASSERT_TRUE(Delete(*s, "a", "cm1").ok());
+  }
+  // A crash mid-append leaves a partial record at the end of the log.
+  {
+    std::ofstream wal(dir / "wal.log", std::ios::app | std::ios::binary);
+    wal.write("\x40\x00\x00\x00garbage", 11);
+  }
+  {
+    auto s = Store::Open({.dir = dir});
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ((*s)->revision(), 4);
+    EXPECT_NE((*s)->Get("configmaps", "a", "cm0"), nullptr);
+    EXPECT_EQ((*s)->Get("configmaps", "a", "cm1"), nullptr);
+    ASSERT_TRUE(Put(**s, "a", "cm9").ok());
+    EXPECT_EQ((*s)->Get("configmaps", "a", "cm9")->rv, 5);
+  }
+  {
+    auto s = *Store::Open({.dir = dir});
+    EXPECT_NE(s->Get("configmaps", "a", "cm9"), nullptr);
+    EXPECT_EQ(s->revision(), 5);
+  }
+  auto fresh = *Store::Open({.dir = dir, .fresh = true});
+  EXPECT_EQ(fresh->revision(), 0);
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, CorruptSnapshotIsDataLoss) {
+  fs::path dir = TempDir();
+  fs::create_directories(dir);
+  std::ofstream(dir / "snapshot.jsonl") << "{\"format\":\"kubesim-state/v1\",\"rv\":3}\nnot json\n";
+  auto s = Store::Open({.dir = dir});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(s.status().message()).find("snapshot.jsonl:2"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kubesim
