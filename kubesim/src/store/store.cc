@@ -271,6 +271,7 @@ StatusOr<ObjectPtr> Store::Mutate(
   StoreEvent ev;
   ev.rv = rv;
   ev.object = stored;
+  ev.prev = current;
   if (m.op == Mutation::Op::kPut) {
     ev.type = current ? EventType::kModified : EventType::kAdded;
     bucket[key] = stored;

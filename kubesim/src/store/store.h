@@ -52,6 +52,7 @@ struct StoreEvent {
   int64_t rv = 0;
   EventType type = EventType::kAdded;
   ObjectPtr object;  // the new state; for kDeleted the last state, stamped with the delete's rv
+  ObjectPtr prev;    // the state before (null for kAdded): watches with selectors need it
 };
 
 // What a mutation function decides.
