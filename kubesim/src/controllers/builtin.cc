@@ -1,0 +1,13 @@
+#include "kubesim/src/controllers/builtin.h"
+
+#include "kubesim/src/controllers/lifecycle/lifecycle.h"
+#include "kubesim/src/controllers/workloads/workloads.h"
+
+namespace kubesim {
+
+void AddBuiltinControllers(ControllerRunner& runner, const ControllerContext& ctx) {
+  AddLifecycleControllers(runner, ctx);
+  AddWorkloadControllers(runner, ctx);
+}
+
+}  // namespace kubesim

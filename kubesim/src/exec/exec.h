@@ -1,0 +1,28 @@
+#pragma once
+
+// Pod exec, attach and log for kubesim: `kubectl exec` over WebSocket (channel.k8s.io,
+// v4/v5.channel.k8s.io), running the command as a local process in the pod's root directory.
+// It runs local commands, so it serves authenticated callers on loopback only.
+
+#include <filesystem>
+#include <string>
+
+#include "kubesim/src/api/cluster.h"
+#include "lifeboat/http/server.h"
+
+namespace kubesim {
+
+class ExecService {
+ public:
+  ExecService(Cluster* cluster, std::filesystem::path data_dir);
+  ~ExecService();
+  // Serves GET/POST .../pods/<pod>/exec (WebSocket upgrade), .../attach and .../log.
+  void Handle(lifeboat::http::Request& req, lifeboat::http::ResponseWriter& w,
+              const std::string& ns, const std::string& pod);
+
+ private:
+  Cluster* cluster_;
+  std::filesystem::path data_dir_;
+};
+
+}  // namespace kubesim

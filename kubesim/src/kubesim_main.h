@@ -1,0 +1,46 @@
+#pragma once
+
+// Assembles a running kubesim: data directory, certificates, tokens, store, API, controllers
+// and the HTTPS server. Tests start one in-process with StartKubesim.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "kubesim/src/server/api_server.h"
+#include "lifeboat/common/status.h"
+
+namespace kubesim {
+
+struct MainOptions {
+  std::filesystem::path data_dir;
+  std::string listen = "127.0.0.1:0";
+  std::filesystem::path kubeconfig;  // empty: not written
+  bool fresh = false;
+  bool sync = false;
+  std::string authorization = "AlwaysAllow";
+  int nodes = 3;
+  FaultOptions faults;
+  bool controllers = true;
+};
+
+class Kubesim {
+ public:
+  virtual ~Kubesim() = default;
+  virtual std::string address() const = 0;  // "127.0.0.1:port"
+  virtual std::string admin_token() const = 0;
+  virtual std::string viewer_token() const = 0;
+  virtual std::string ca_pem() const = 0;
+  virtual Cluster& cluster() = 0;
+  // Stops serving, stops controllers and checkpoints the store. Idempotent.
+  virtual void Stop() = 0;
+};
+
+StatusOr<std::unique_ptr<Kubesim>> StartKubesim(const MainOptions& options);
+
+// The kubeconfig text for a kubesim at `server` ("https://127.0.0.1:port"): contexts "kubesim"
+// (admin) and "kubesim-viewer", current context "kubesim".
+std::string KubeconfigYaml(const std::string& server, const std::string& ca_pem,
+                           const std::string& admin_token, const std::string& viewer_token);
+
+}  // namespace kubesim

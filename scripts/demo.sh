@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job, on the embedded defaults: sets up a fresh Debian 12 machine, builds kubesim,
+# starts it with sample workloads and shows the cluster with the real kubectl.
+# (Later issues turn this into the backup/restore demo.)
+#
+#   bash scripts/demo.sh            # waits for Enter before stopping kubesim
+#   DEMO_KEEP_RUNNING=0 bash scripts/demo.sh   # stops right away
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target kubesim
+DATA=${DEMO_DATA_DIR:-$PWD/build/demo-cluster}
+mkdir -p "$DATA"
+build/release/bin/kubesim --data-dir "$DATA" --fresh --listen 127.0.0.1:0 \
+  --write-kubeconfig "$DATA/kubeconfig" --log-level warn >"$DATA/kubesim.out" 2>"$DATA/kubesim.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 200); do [ -s "$DATA/kubeconfig" ] && break; sleep 0.05; done
+export KUBECONFIG="$DATA/kubeconfig"
+step() { echo; echo "\$ $*"; "$@"; }
+step kubectl get nodes -o wide
+step kubectl apply -f kubesim/samples/workloads.yaml
+step kubectl -n demo wait --for=condition=Available deployment/web --timeout=60s
+step kubectl -n demo rollout status statefulset/db --timeout=60s
+step kubectl -n demo get deployments,statefulsets,pods,services,configmaps,secrets,pvc -o wide
+step kubectl get pv
+pod=$(kubectl -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+step kubectl -n demo exec "$pod" -- sh -c 'echo "hello from $POD_NAME in $POD_NAMESPACE"; pwd'
+echo
+echo "kubesim is serving https://$(grep -o '127.0.0.1:[0-9]*' "$DATA/kubesim.out" | head -n1)"
+echo "Use it:  export KUBECONFIG=$KUBECONFIG"
+if [ "${DEMO_KEEP_RUNNING:-1}" = 1 ] && [ -t 0 ]; then
+  read -r -p "Press Enter to stop kubesim... " _
+fi
