@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libyaml-cpp-dev libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-botocore python3-yaml
-  nodejs npm openssl procps
+  openssl procps
 )
 # Pinned npm tools: the storage emulators used by the object-store conformance tests.
 NPM_PACKAGES=(azurite@3.37.0 s3rver@3.7.1)
@@ -21,6 +21,10 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm: the machines ship their own (not Debian's, whose npm package conflicts with
+# it); install Debian's only when neither is there.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "install-deps: apt-get install ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
