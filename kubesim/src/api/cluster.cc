@@ -289,18 +289,42 @@ StatusOr<Mutation> Cluster::PrepareUpdate(const ResourceType& type, const Stored
   return Mutation{Mutation::Op::kPut, std::move(stored_form)};
 }
 
+StatusOr<ObjectPtr> Cluster::GuaranteedUpdate(
+    const ResourceType& type, const std::string& ns, const std::string& name,
+    const std::function<StatusOr<Mutation>(const StoredObject& current)>& fn, bool dry_run) {
+  const std::string key_ns = type.namespaced ? ns : "";
+  // Read, compute outside the store's lock (hooks may read the store), then write only if
+  // nobody wrote in between; else start over — kube-apiserver's GuaranteedUpdate.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    ObjectPtr current = store_->Get(type.GroupResource(), key_ns, name);
+    if (current == nullptr) return NotFoundError(GrOf(type), name);
+    LIFEBOAT_ASSIGN_OR_RETURN(Mutation m, fn(*current));
+    if (m.op == Mutation::Op::kNone) return current;
+    bool raced = false;
+    auto stored = store_->Mutate(
+        type.GroupResource(), key_ns, name,
+        [&](const StoredObject* now, int64_t) -> StatusOr<Mutation> {
+          if (now == nullptr) return NotFoundError(GrOf(type), name);
+          if (now->rv != current->rv) {
+            raced = true;
+            return Mutation{};
+          }
+          return std::move(m);
+        },
+        dry_run);
+    if (!stored.ok() || !raced) return stored;
+  }
+  return ConflictError(GrOf(type), name, "the object is being modified too often; please try again");
+}
+
 StatusOr<json::value> Cluster::Update(const ResourceType& type, const std::string& ns,
                                       const std::string& name, json::value object,
                                       const WriteOptions& options, const std::string& subresource) {
   if (subresource == "scale") return UpdateScale(type, ns, name, std::move(object), options);
   if (!object.is_object()) return BadRequestError("the request body must be a JSON object");
-  const std::string key_ns = type.namespaced ? ns : "";
-  auto stored = store_->Mutate(
-      StorageKeyGr(type), key_ns, name,
-      [&](const StoredObject* current, int64_t) -> StatusOr<Mutation> {
-        if (current == nullptr) return NotFoundError(GrOf(type), name);
-        return PrepareUpdate(type, *current, object, subresource, options);
-      },
+  auto stored = GuaranteedUpdate(
+      type, ns, name,
+      [&](const StoredObject& current) { return PrepareUpdate(type, current, object, subresource, options); },
       options.dry_run);
   if (!stored.ok()) return stored.status();
   if (*stored == nullptr) return NotFoundError(GrOf(type), name);
@@ -327,18 +351,19 @@ StatusOr<json::value> Cluster::Patch(const ResourceType& type, const std::string
     return UpdateScale(type, ns, name, std::move(*patched), options.write);
   }
   const std::string key_ns = type.namespaced ? ns : "";
-  bool created = false;
-  auto stored = store_->Mutate(
-      StorageKeyGr(type), key_ns, name,
-      [&](const StoredObject* current, int64_t) -> StatusOr<Mutation> {
-        if (current == nullptr) {
-          if (patch_type == PatchType::kApply && subresource.empty()) {
-            created = true;
-            return Mutation{Mutation::Op::kNone, {}};
-          }
-          return NotFoundError(GrOf(type), name);
-        }
-        LIFEBOAT_ASSIGN_OR_RETURN(json::value live, ConvertTo(type, current->object));
+  if (patch_type == PatchType::kApply && subresource.empty() &&
+      store_->Get(type.GroupResource(), key_ns, name) == nullptr) {
+    // Server-side apply of an object that does not exist creates it.
+    auto obj = ServerSideApply(nullptr, patch, type.group, type.kind,
+                               ApplyOptions{options.write.field_manager, options.force, type.ApiVersion(), NowRfc3339()});
+    if (!obj.ok()) return PatchError(obj.status());
+    if (obj->is_object() && MetaString(*obj, "name").empty()) Meta(*obj)["name"] = name;
+    return Create(type, ns, std::move(*obj), options.write);
+  }
+  auto stored = GuaranteedUpdate(
+      type, ns, name,
+      [&](const StoredObject& current) -> StatusOr<Mutation> {
+        LIFEBOAT_ASSIGN_OR_RETURN(json::value live, ConvertTo(type, current.object));
         StatusOr<json::value> patched = absl::InternalError("unset");
         switch (patch_type) {
           case PatchType::kJson: patched = ApplyJsonPatch(live, patch); break;
@@ -350,26 +375,15 @@ StatusOr<json::value> Cluster::Patch(const ResourceType& type, const std::string
             break;
         }
         if (!patched.ok()) return PatchError(patched.status());
-        // A patch that does not name a resourceVersion must not conflict on it.
-        if (patch_type != PatchType::kJson || MetaString(*patched, "resourceVersion") == std::to_string(current->rv)) {
-          bool patch_sets_rv = patch.is_object() && MetaIfAny(patch) && !MetaString(patch, "resourceVersion").empty();
-          if (!patch_sets_rv) Meta(*patched)["resourceVersion"] = std::to_string(current->rv);
+        // Only a patch that names a resourceVersion can conflict on it.
+        if (patched->is_object() && MetaString(*patched, "resourceVersion") != std::to_string(current.rv)) {
+          bool patch_sets_rv = patch.is_object() && !MetaString(patch, "resourceVersion").empty();
+          if (!patch_sets_rv) Meta(*patched)["resourceVersion"] = std::to_string(current.rv);
         }
-        return PrepareUpdate(type, *current, std::move(*patched), subresource, options.write);
+        return PrepareUpdate(type, current, std::move(*patched), subresource, options.write);
       },
       options.write.dry_run);
   if (!stored.ok()) return stored.status();
-  if (created) {
-    // Server-side apply of an object that does not exist creates it.
-    auto obj = ServerSideApply(nullptr, patch, type.group, type.kind,
-                               ApplyOptions{options.write.field_manager, options.force, type.ApiVersion(), NowRfc3339()});
-    if (!obj.ok()) return PatchError(obj.status());
-    if (obj->is_object()) {
-      json::object& meta = Meta(*obj);
-      if (MetaString(*obj, "name").empty()) meta["name"] = name;
-    }
-    return Create(type, ns, std::move(*obj), options.write);
-  }
   if (*stored == nullptr) return NotFoundError(GrOf(type), name);
   if (type.group == "apiextensions.k8s.io" && type.resource == "customresourcedefinitions" && !options.write.dry_run) {
     RegisterCrd(*registry_, (*stored)->object);

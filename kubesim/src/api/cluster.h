@@ -147,6 +147,9 @@ class Cluster {
  private:
   friend struct Hooks;
   struct Impl;
+  StatusOr<ObjectPtr> GuaranteedUpdate(
+      const ResourceType& type, const std::string& ns, const std::string& name,
+      const std::function<StatusOr<Mutation>(const StoredObject& current)>& fn, bool dry_run);
   StatusOr<Mutation> PrepareUpdate(const ResourceType& type, const StoredObject& current,
                                    boost::json::value obj, const std::string& subresource,
                                    const WriteOptions& options);
