@@ -1,0 +1,58 @@
+#pragma once
+
+// Byte streams (sources and sinks that move data in bounded chunks, so archives and object
+// bodies are never held whole in memory) and small, safe file helpers.
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lifeboat/common/status.h"
+
+namespace lifeboat {
+
+// A readable stream. Read returns the number of bytes read, 0 only at the end.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual StatusOr<size_t> Read(std::span<char> buffer) = 0;
+  // Rewinds to the start when the source can (a retrying uploader re-sends bodies from it);
+  // Unimplemented otherwise.
+  virtual Status Rewind() { return absl::UnimplementedError("stream cannot be rewound"); }
+  // Total size when known in advance, -1 otherwise.
+  virtual int64_t Size() const { return -1; }
+};
+
+// A writable stream. Close flushes and makes the data durable where that applies; data
+// written to a sink that is destroyed without a successful Close is discarded.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual Status Write(std::string_view data) = 0;
+  virtual Status Close() = 0;
+};
+
+std::unique_ptr<ByteSource> StringSource(std::string data);
+StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::filesystem::path& path);
+
+// Appends to *out (owned by the caller, must outlive the sink).
+std::unique_ptr<ByteSink> StringSink(std::string* out);
+// Writes to a temporary file next to `path`; Close fsyncs and renames it into place, so
+// readers see the old file or the whole new one, never a part.
+StatusOr<std::unique_ptr<ByteSink>> AtomicFileSink(const std::filesystem::path& path, int mode = 0644);
+
+// Copies everything from `source` to `sink` (does not Close the sink). Returns bytes copied.
+StatusOr<int64_t> Copy(ByteSource& source, ByteSink& sink);
+StatusOr<std::string> ReadAll(ByteSource& source, size_t max_bytes = SIZE_MAX);
+
+// The whole file; NotFound when it does not exist, FailedPrecondition when it is larger
+// than max_bytes.
+StatusOr<std::string> ReadFile(const std::filesystem::path& path, size_t max_bytes = SIZE_MAX);
+// Temporary file + fsync + rename + fsync of the directory; `mode` is applied before any data
+// is written (secrets are never world-readable, even briefly).
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents, int mode = 0644);
+
+}  // namespace lifeboat
