@@ -170,6 +170,7 @@ StatusOr<json::value> Cluster::Create(const ResourceType& type, const std::strin
     }
     return MethodNotSupportedError(GrOf(type), "create");
   }
+  if (type.group.empty() && type.resource == "bindings") return BindPod(ns, object, options);
   LIFEBOAT_RETURN_IF_ERROR(CheckBody(type, object));
   LIFEBOAT_RETURN_IF_ERROR(CheckNamespace(*this, type, object, ns, true));
   json::object& meta = Meta(object);

@@ -30,7 +30,8 @@ void ControllerRunner::Stop() {
 void ControllerRunner::Run(Controller* c) {
   const std::vector<std::string> watches = c->Watches();
   auto wanted = [&](const std::string& gr) {
-    return std::find(watches.begin(), watches.end(), gr) != watches.end();
+    return std::find(watches.begin(), watches.end(), gr) != watches.end() ||
+           std::find(watches.begin(), watches.end(), "*") != watches.end();
   };
   int64_t seen = store_->revision();
   c->Resync();

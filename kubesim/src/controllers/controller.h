@@ -22,7 +22,7 @@ class Controller {
  public:
   virtual ~Controller() = default;
   virtual std::string name() const = 0;
-  // Group-resources ("pods", "deployments.apps") whose events OnEvent receives.
+  // Group-resources ("pods", "deployments.apps") whose events OnEvent receives; "*" for all.
   virtual std::vector<std::string> Watches() const = 0;
   virtual void OnEvent(const StoreEvent& event) = 0;
   // Level-triggered reconcile of everything this controller owns.
