@@ -90,7 +90,7 @@ void ApiServer::Handle(Request& req, ResponseWriter& w) {
     SendJson(w, 200, VersionDoc());
     return;
   }
-  if (path.rfind("/openapi/", 0) == 0) {
+  if (path == "/openapi/v2" || path == "/openapi/v3" || path.rfind("/openapi/", 0) == 0) {
     ServeOpenApi(req, w, cluster_->registry());
     return;
   }
