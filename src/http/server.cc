@@ -229,6 +229,20 @@ void ServeConnection(ServerState& st, Stream& stream, const std::optional<PeerCe
     beast::error_code ec;
     bhttp::read(stream, buffer, parser, ec);
     if (ec == bhttp::error::body_limit) {
+      // Read and discard the rest of a (bounded) body first: a client still sending would
+      // otherwise see the connection reset instead of the 413.
+      if (auto length = parser.content_length(); length && *length <= 64u * 1024 * 1024) {
+        uint64_t have = parser.get().body().size() + buffer.size();
+        uint64_t left = *length > have ? *length - have : 0;
+        buffer.consume(buffer.size());
+        char sink[16384];
+        while (left > 0) {
+          beast::error_code rec;
+          size_t n = stream.read_some(asio::buffer(sink, std::min<uint64_t>(sizeof(sink), left)), rec);
+          if (rec || n == 0) break;
+          left -= n;
+        }
+      }
       SendServerError(st, stream, 413,
                       "request entity too large: limit is " +
                           std::to_string(st.options.max_body_bytes) + " bytes");

@@ -32,16 +32,19 @@ check() {
 }
 
 # expect_error NAME HTTP_CODE REASON KUBECTL_ARGS...: the request must fail with that HTTP
-# status (read from kubectl's -v=6 trace) and that Status reason (in "Error from server (X)").
+# status and that Status reason (both read from kubectl's -v=8 trace).
 expect_error() {
   local name=$1 code=$2 reason=$3
   shift 3
-  if k -v=6 "$@" >"$WORK/out" 2>&1; then
+  if k -v=8 "$@" >"$WORK/out" 2>&1; then
     failed=$((failed + 1))
     echo "FAIL $name: succeeded, expected $code $reason"
     return
   fi
-  if grep -Eq "(\] |\" )[A-Z]+ https?://[^ ]+ $code " "$WORK/out" && grep -q "Error from server ($reason)" "$WORK/out"; then
+  # kubectl words errors differently per command ("Error from server (X)", "error: failed to
+  # create ...", "The request is invalid"), so the reason is read from the Status body.
+  if grep -Eq "(Response Status: $code |(\] |\" )[A-Z]+ https?://[^ ]+ $code )" "$WORK/out" &&
+     grep -q "\"reason\":\"$reason\"" "$WORK/out"; then
     passed=$((passed + 1))
     echo "ok   $name"
   else
@@ -174,8 +177,12 @@ check "delete a deployment cascades" k -n "$NS" delete deployment web --wait=tru
 eventually "its pods are gone" 30 bash -c "[ -z \"\$($KUBECTL -n $NS get pods -l app=web -o name)\" ]"
 check "create namespace to delete" k create namespace "$NS-gone"
 check "fill it" k -n "$NS-gone" create configmap x --from-literal=a=b
+# A finalizer holds the namespace in Terminating until we release it.
+check "hold it" k -n "$NS-gone" patch configmap x --type merge -p '{"metadata":{"finalizers":["conformance.lifeboat.dev/hold"]}}'
 check "delete namespace" k delete namespace "$NS-gone" --wait=false
+eventually "namespace is Terminating" 10 bash -c "[ \"\$($KUBECTL get namespace $NS-gone -o jsonpath={.status.phase})\" = Terminating ]"
 expect_error "terminating namespace refuses content" 403 Forbidden -n "$NS-gone" create configmap y --from-literal=a=b
+check "release it" k -n "$NS-gone" patch configmap x --type merge -p '{"metadata":{"finalizers":null}}'
 eventually "namespace goes away" 30 bash -c "! $KUBECTL get namespace $NS-gone >/dev/null 2>&1"
 check "delete CRD removes its resources" k delete crd widgets.conformance.lifeboat.dev --timeout=30s
 eventually "CR type left discovery" 20 bash -c "! $KUBECTL -n $NS get widgets >/dev/null 2>&1"

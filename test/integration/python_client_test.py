@@ -155,7 +155,7 @@ def malformed_and_unsupported_bodies():
         return api_client.call_api(url, method, body=body, header_params={"Content-Type": content_type},
                                    auth_settings=["BearerToken"], _preload_content=False)
     expect_api_error(400, "BadRequest", raw, "POST", "{not json", "application/json")
-    expect_api_error(415, "UnsupportedMediaType", raw, "PATCH", {"data": {}}, "text/plain", path + "/dup")
+    expect_api_error(415, "UnsupportedMediaType", raw, "PATCH", '{"data": {}}', "text/plain", path + "/dup")
 
 
 @case
@@ -222,6 +222,8 @@ def expired_continue_is_410():
     if not IS_KUBESIM:
         return
     first = core.list_namespaced_config_map(NS, limit=2)
+    # A write after the list's revision, then a compaction: the list's snapshot is gone.
+    core.create_namespaced_config_map(NS, cm("after-first-page"))
     api_client.call_api("/kubesim/v1/compact", "POST", auth_settings=["BearerToken"], _preload_content=False)
     body = expect_api_error(410, "Expired", core.list_namespaced_config_map, NS, limit=2,
                             _continue=first.metadata._continue)

@@ -19,9 +19,22 @@ ResourceType StorageOf(Registry& reg, const ResourceType& t) {
   return s ? s->type : t;
 }
 
-Status CheckBody(const ResourceType& type, const json::value& obj) {
+// Built-in types get apiVersion/kind from the URL when the body omits them, as
+// kube-apiserver's typed decoder does (the Python client sends such bodies); custom resources
+// are decoded as unstructured objects and must carry both.
+Status CheckBody(const ResourceType& type, json::value& obj) {
   if (!obj.is_object()) return BadRequestError("the request body must be a JSON object");
-  const json::object& o = obj.as_object();
+  json::object& o = obj.as_object();
+  if (!type.custom) {
+    auto missing = [&](const char* k) {
+      auto it = o.find(k);
+      return it == o.end() || !it->value().is_string() || it->value().as_string().empty();
+    };
+    if (missing("kind") && missing("apiVersion")) {
+      o["kind"] = json::string(type.kind);
+      o["apiVersion"] = json::string(type.ApiVersion());
+    }
+  }
   auto kind = o.find("kind");
   auto api = o.find("apiVersion");
   if (kind == o.end() || !kind->value().is_string() || kind->value().as_string().empty()) {
@@ -107,6 +120,22 @@ bool ObjectsEqualIgnoringRv(const json::value& a, const json::value& b) {
 
 bool HasStatusSubresource(const ResourceType& t) { return t.HasSubresource("status"); }
 
+// Whether kube-apiserver keeps metadata.generation for the type (its registry strategy sets it
+// on create and bumps it on spec changes): custom resources and the workload-like built-ins,
+// not ConfigMaps, Secrets, Pods, Services, Namespaces or volumes.
+bool UsesGeneration(const ResourceType& t) {
+  if (t.custom) return true;
+  const std::string& g = t.group;
+  const std::string& r = t.resource;
+  if (g == "apps") return r != "controllerrevisions";
+  if (g == "batch" || g == "autoscaling" || g == "policy" || g == "apiextensions.k8s.io" ||
+      g == "admissionregistration.k8s.io" || g == "flowcontrol.apiserver.k8s.io") {
+    return true;
+  }
+  if (g == "networking.k8s.io") return r == "networkpolicies" || r == "ingresses";
+  return g.empty() && r == "replicationcontrollers";
+}
+
 // Whether a create of this type keeps a client-supplied status (kube-apiserver resets it for
 // most types with a status subresource).
 bool KeepsStatusOnCreate(const ResourceType& t) {
@@ -182,7 +211,11 @@ StatusOr<json::value> Cluster::Create(const ResourceType& type, const std::strin
   }
   meta["uid"] = NewUid();
   meta["creationTimestamp"] = NowRfc3339();
-  meta["generation"] = 1;
+  if (UsesGeneration(type)) {
+    meta["generation"] = 1;
+  } else {
+    meta.erase("generation");
+  }
   if (HasStatusSubresource(type) && !KeepsStatusOnCreate(type)) object.as_object().erase("status");
   ApplyDefaults(type, object, /*creating=*/true);
   LIFEBOAT_RETURN_IF_ERROR(Validate(type, object));
@@ -270,7 +303,7 @@ StatusOr<Mutation> Cluster::PrepareUpdate(const ResourceType& type, const Stored
       }
     }
   }
-  if (SpecChanged(old_obj, obj, HasStatusSubresource(type))) {
+  if (UsesGeneration(type) && SpecChanged(old_obj, obj, HasStatusSubresource(type))) {
     int64_t gen = 0;
     if (const json::object* m = MetaIfAny(old_obj); m && m->contains("generation") && m->at("generation").is_int64()) {
       gen = m->at("generation").as_int64();

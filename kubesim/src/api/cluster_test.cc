@@ -117,6 +117,8 @@ TEST_F(ClusterTest, ListPaginatesWithContinueAndExpiresAfterCompaction) {
   o.continue_token = p1.continue_token;
   auto p2 = *cluster_->List(Type("", "configmaps"), "default", o);
   EXPECT_EQ(p2.items.front()->name, "c3");
+  // A write after the token's revision, then a compaction: the token's snapshot is gone.
+  ASSERT_TRUE(cluster_->Create(Type("", "configmaps"), "default", ConfigMap("later"), {}).ok());
   store_->Compact();
   auto expired = cluster_->List(Type("", "configmaps"), "default", o);
   EXPECT_EQ(ErrorInfo(expired.status()).code, 410);

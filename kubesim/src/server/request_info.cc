@@ -66,7 +66,7 @@ RequestInfo ParseRequestInfo(const lifeboat::http::Request& request) {
 
   const std::string method = request.method;
   const std::string watch = request.Query("watch");
-  bool is_watch = legacy_watch || watch == "true" || watch == "1";
+  bool is_watch = legacy_watch || QueryTrue(watch);
   if (method == "GET" || method == "HEAD") {
     if (is_watch) info.verb = "watch";
     else info.verb = info.name.empty() ? "list" : "get";

@@ -4,6 +4,7 @@
 // version, namespace, resource, name, subresource, and the verb from method + query.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lifeboat/http/server.h"
@@ -24,5 +25,11 @@ struct RequestInfo {
 };
 
 RequestInfo ParseRequestInfo(const lifeboat::http::Request& request);
+
+// A boolean query parameter as Go's strconv.ParseBool reads it ("1", "t", "T", "true", "TRUE",
+// "True" are true; anything else false), so clients sending watch=True work.
+inline bool QueryTrue(std::string_view v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
 
 }  // namespace kubesim

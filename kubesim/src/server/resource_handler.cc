@@ -180,8 +180,8 @@ void ServeWatch(ResourceRequest& r, const TypeInfo& type) {
   wo.label_selector = r.req.Query("labelSelector");
   wo.field_selector = r.req.Query("fieldSelector");
   wo.resource_version = r.req.Query("resourceVersion");
-  wo.allow_bookmarks = r.req.Query("allowWatchBookmarks") == "true";
-  wo.send_initial_events = r.req.Query("sendInitialEvents") == "true";
+  wo.allow_bookmarks = QueryTrue(r.req.Query("allowWatchBookmarks"));
+  wo.send_initial_events = QueryTrue(r.req.Query("sendInitialEvents"));
   auto watch = r.cluster->StartWatch(type.type, r.info.namespace_, wo);
   if (!watch.ok()) return SendStatus(r.w, watch.status());
   using Clock = std::chrono::steady_clock;
@@ -234,7 +234,7 @@ void ServePatch(ResourceRequest& r, const TypeInfo& type) {
   if (!body.ok()) return SendStatus(r.w, body.status());
   auto wo = WriteOpts(r.req, r.user);
   if (!wo.ok()) return SendStatus(r.w, wo.status());
-  PatchOptions po{*wo, r.req.Query("force") == "true"};
+  PatchOptions po{*wo, QueryTrue(r.req.Query("force"))};
   if (pt == PatchType::kApply && r.req.Query("fieldManager").empty()) {
     return SendStatus(r.w, BadRequestError("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
   }
