@@ -7,6 +7,11 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -40,7 +45,10 @@ struct ServerState {
   ServerOptions options;
   Handler handler;
   std::optional<asio::ssl::context> ssl;
-  asio::io_context io;  // sockets need one; all I/O here is synchronous
+  asio::io_context io;  // HTTP I/O is synchronous; WebSockets run their async operations on it
+  // WebSocket callers run `io` until their operation completes; it must never run out of work
+  // (a stopped io_context would make them spin).
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   std::optional<tcp::acceptor> acceptor;
 
   std::mutex mu;
@@ -62,21 +70,34 @@ bool FdPeerClosed(int fd) {
   return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+// A WebSocket over the connection's stream. Beast's synchronous operations cannot overlap, and
+// exec needs a Read blocked in one thread while another thread writes or closes (and Beast
+// answers pings from inside a read). So every operation here is asynchronous, started on one
+// strand, and the calling thread runs the server's io_context until its own operation
+// completes: one read and one write (or close) may be pending at the same time, as Beast allows.
 template <typename Stream>
 class WebSocketImpl : public WebSocket {
  public:
-  explicit WebSocketImpl(Stream& s) : ws_(s) { ws_.binary(true); }
+  WebSocketImpl(Stream& s, asio::io_context& io) : ws_(s), io_(io), strand_(asio::make_strand(io)) {
+    ws_.binary(true);
+  }
   websocket::stream<Stream&>& ws() { return ws_; }
 
   Status Write(std::string_view data) override {
-    beast::error_code ec;
-    ws_.write(asio::buffer(data.data(), data.size()), ec);
+    std::lock_guard lock(write_mu_);
+    if (closed_) return absl::FailedPreconditionError("websocket write: the socket was closed");
+    beast::error_code ec = Wait([&](auto done) {
+      ws_.async_write(asio::buffer(data.data(), data.size()),
+                      asio::bind_executor(strand_, [done](beast::error_code e, size_t) { done(e); }));
+    });
     return ec ? FromError(ec, "websocket write") : absl::OkStatus();
   }
   StatusOr<std::string> Read() override {
+    std::lock_guard lock(read_mu_);
     beast::flat_buffer buf;
-    beast::error_code ec;
-    ws_.read(buf, ec);
+    beast::error_code ec = Wait([&](auto done) {
+      ws_.async_read(buf, asio::bind_executor(strand_, [done](beast::error_code e, size_t) { done(e); }));
+    });
     if (ec == websocket::error::closed || ec == asio::error::eof) {
       return absl::NotFoundError("websocket closed");
     }
@@ -84,20 +105,50 @@ class WebSocketImpl : public WebSocket {
     return beast::buffers_to_string(buf.data());
   }
   Status Close() override {
-    beast::error_code ec;
-    ws_.close(websocket::close_code::normal, ec);
+    std::lock_guard lock(write_mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+    beast::error_code ec = Wait([&](auto done) {
+      ws_.async_close(websocket::close_code::normal,
+                      asio::bind_executor(strand_, [done](beast::error_code e) { done(e); }));
+    });
     return ec ? FromError(ec, "websocket close") : absl::OkStatus();
   }
 
  private:
+  struct Pending {
+    std::atomic<bool> done{false};
+    beast::error_code ec;
+  };
+
+  // Starts `start(done)` on the strand and runs the io_context until `done` was called.
+  template <typename Start>
+  beast::error_code Wait(Start start) {
+    auto pending = std::make_shared<Pending>();
+    auto done = [pending](beast::error_code ec) {
+      pending->ec = ec;
+      pending->done.store(true, std::memory_order_release);
+    };
+    asio::post(strand_, [&start, done] { start(done); });
+    while (!pending->done.load(std::memory_order_acquire)) {
+      io_.run_one_for(std::chrono::milliseconds(50));
+    }
+    return pending->ec;
+  }
+
   websocket::stream<Stream&> ws_;
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  std::mutex read_mu_;
+  std::mutex write_mu_;  // writes and the close frame
+  bool closed_ = false;
 };
 
 template <typename Stream>
 class Writer : public ResponseWriter {
  public:
-  Writer(Stream& stream, const BeastRequest& req, bool keep_alive)
-      : stream_(stream), req_(req), keep_alive_(keep_alive) {}
+  Writer(Stream& stream, asio::io_context& io, const BeastRequest& req, bool keep_alive)
+      : stream_(stream), io_(io), req_(req), keep_alive_(keep_alive) {}
 
   bool answered() const { return answered_; }
   bool keep_alive() const { return keep_alive_ && !upgraded_ && !failed_; }
@@ -144,7 +195,7 @@ class Writer : public ResponseWriter {
   StatusOr<std::unique_ptr<WebSocket>> AcceptWebSocket(std::string_view subprotocol) override {
     answered_ = true;
     upgraded_ = true;
-    auto ws = std::make_unique<WebSocketImpl<Stream>>(stream_);
+    auto ws = std::make_unique<WebSocketImpl<Stream>>(stream_, io_);
     std::string proto(subprotocol);
     ws->ws().set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
       if (!proto.empty()) res.set(bhttp::field::sec_websocket_protocol, proto);
@@ -163,6 +214,7 @@ class Writer : public ResponseWriter {
   }
 
   Stream& stream_;
+  asio::io_context& io_;
   const BeastRequest& req_;
   bool keep_alive_;
   bool answered_ = false;
@@ -270,7 +322,7 @@ void ServeConnection(ServerState& st, Stream& stream, const std::optional<PeerCe
       SendServerError(st, stream, 400, std::string(s.message()));
       return;
     }
-    Writer<Stream> writer(stream, breq, breq.keep_alive());
+    Writer<Stream> writer(stream, st.io, breq, breq.keep_alive());
     st.handler(req, writer);
     if (!writer.answered()) {
       LB_LOG_ERROR("http: handler left {} {} unanswered", req.method, req.path);

@@ -21,8 +21,10 @@
 // for those kinds as well. Component schemas are therefore not published (`kubectl explain`
 // does not work against kubesim).
 //
-// /openapi/v2 is answered 404: kubectl asks for it in protobuf only, and treats its absence as
-// "no v2 schema", which is all it needs once v3 answers.
+// /openapi/v2 serves a document with no paths and no definitions: kubectl up to 1.29 refuses to
+// apply without one (it asks for it in protobuf, the gnostic openapi_v2.Document message), and
+// with no definitions it falls back to the patch metadata compiled into it and to server-side
+// field validation, as above.
 
 namespace kubesim {
 namespace json = boost::json;
@@ -115,6 +117,20 @@ json::object GroupVersionDoc(const std::vector<TypeInfo>& types) {
 void ServeOpenApi(lifeboat::http::Request& req, lifeboat::http::ResponseWriter& w, const Registry& registry) {
   const std::string& path = req.path;
   std::string hash = std::to_string(registry.generation());
+  if (path == "/openapi/v2") {
+    if (req.Header("Accept").find("protobuf") != std::string::npos) {
+      // openapi.v2.Document{swagger: "2.0", info: {title: "Kubernetes", version: "v1.32.0"}}:
+      // field 1 (string), field 2 (Info: field 1 title, field 2 version).
+      static const std::string kDoc = std::string("\x0a\x03" "2.0" "\x12\x15" "\x0a\x0a" "Kubernetes" "\x12\x07" "v1.32.0");
+      (void)w.Send(200, {{"Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"}}, kDoc);
+      return;
+    }
+    SendJson(w, 200, json::object{{"swagger", "2.0"},
+                                  {"info", json::object{{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+                                  {"paths", json::object()},
+                                  {"definitions", json::object()}});
+    return;
+  }
   if (path == "/openapi/v3" || path == "/openapi/v3/") {
     json::object index;
     for (const auto& g : registry.Groups()) {
