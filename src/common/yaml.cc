@@ -1,5 +1,6 @@
 #include "lifeboat/common/yaml.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -134,6 +135,40 @@ bool IsSpecialFloat(std::string_view s) {
                    ".NAN"});
 }
 
+// strconv.FormatFloat(d, 'g', -1, 32), which sigs.k8s.io/yaml uses for float keys.
+std::string GoFormatFloat32(double d) {
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<float>(d), std::chars_format::scientific);
+  if (ec != std::errc()) return std::to_string(d);
+  std::string sci(buf, ptr);  // [-]d[.ddd]e[+-]dd
+  bool negative = !sci.empty() && sci[0] == '-';
+  if (negative) sci.erase(0, 1);
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  int exp = std::stoi(sci.substr(e + 1));
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  std::string out = negative ? "-" : "";
+  if (digits == "0") return out + "0";
+  if (exp < -4 || exp >= 6) {
+    out += digits[0];
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += exp < 0 ? "e-" : "e+";
+    std::string ed = std::to_string(exp < 0 ? -exp : exp);
+    if (ed.size() < 2) ed = "0" + ed;
+    return out + ed;
+  }
+  int dp = exp + 1;  // digits before the decimal point
+  if (dp <= 0) {
+    out += "0." + std::string(static_cast<size_t>(-dp), '0') + digits;
+  } else if (static_cast<size_t>(dp) >= digits.size()) {
+    out += digits + std::string(static_cast<size_t>(dp) - digits.size(), '0');
+  } else {
+    out += digits.substr(0, static_cast<size_t>(dp)) + "." + digits.substr(static_cast<size_t>(dp));
+  }
+  return out;
+}
+
 class Converter {
  public:
   explicit Converter(const YamlLimits& limits) : limits_(limits) {}
@@ -166,10 +201,11 @@ class Converter {
         json::object out;
         std::set<std::string> explicit_keys;
         // Merge keys ("<<") first lose to explicit keys, whatever their position.
-        std::vector<const YAML::Node*> merges;
+        // (Held by value: the iterator's pair is a temporary.)
+        std::vector<YAML::Node> merges;
         for (const auto& kv : node) {
           if (kv.first.IsScalar() && kv.first.Tag() == "?" && kv.first.Scalar() == "<<") {
-            merges.push_back(&kv.second);
+            merges.push_back(kv.second);
             continue;
           }
           LIFEBOAT_ASSIGN_OR_RETURN(std::string key, Key(kv.first));
@@ -179,7 +215,8 @@ class Converter {
           LIFEBOAT_ASSIGN_OR_RETURN(json::value v, Convert(kv.second, depth + 1));
           out[key] = std::move(v);
         }
-        for (const YAML::Node* merge : merges) {
+        for (const YAML::Node& merge_node : merges) {
+          const YAML::Node* merge = &merge_node;
           std::vector<YAML::Node> sources;
           if (merge->IsMap()) {
             sources.push_back(*merge);
@@ -212,7 +249,29 @@ class Converter {
   }
 
   StatusOr<std::string> Key(const YAML::Node& key) {
-    if (key.IsScalar()) return key.Scalar();
+    if (key.IsScalar()) {
+      // Plain keys resolve like values, then sigs.k8s.io/yaml turns bools and numbers back
+      // into strings: `yes:` -> "true", `0x10:` -> "16", `1e3:` -> "1000".
+      if (key.Tag() != "?") return key.Scalar();
+      Resolved r = ResolvePlain(key.Scalar());
+      switch (r.type) {
+        case Plain::kTrue:
+          return std::string("true");
+        case Plain::kFalse:
+          return std::string("false");
+        case Plain::kInt:
+          return std::to_string(r.i);
+        case Plain::kUint:
+          return std::to_string(r.u);
+        case Plain::kFloat:
+          return GoFormatFloat32(r.d);
+        case Plain::kNull:
+          return std::string("null");
+        case Plain::kString:
+          break;
+      }
+      return key.Scalar();
+    }
     if (key.IsNull()) return std::string("null");
     return absl::InvalidArgumentError(Where(key) + "mapping keys must be scalars");
   }
@@ -269,6 +328,8 @@ bool NeedsQuotes(std::string_view s) {
   if (s.empty()) return true;
   if (ResolvePlain(s).type != Plain::kString || IsSpecialFloat(s)) return true;
   if (s == "<<") return true;
+  // Document markers read back as the end of the document when they start a line.
+  if (s.starts_with("---") || s.starts_with("...")) return true;
   return false;
 }
 

@@ -81,12 +81,16 @@ Status InvalidKey(std::string_view key, const std::string& why) {
   return absl::InvalidArgumentError("unable to parse requirement: key: Invalid value: \"" + std::string(key) +
                                     "\": " + why);
 }
-Status InvalidValue(std::string_view value, const std::string& why) {
-  return absl::InvalidArgumentError("unable to parse requirement: values[0][value]: Invalid value: \"" +
-                                    std::string(value) + "\": " + why);
+// kube reports the value's index in the sorted set and the value itself as the path key
+// (`values[0][bad-]`).
+Status InvalidValue(std::string_view value, const std::string& why, size_t index = 0) {
+  return absl::InvalidArgumentError("unable to parse requirement: values[" + std::to_string(index) + "][" +
+                                    std::string(value) + "]: Invalid value: \"" + std::string(value) + "\": " + why);
 }
 
+// strconv.ParseInt(s, 10, 64): optional sign, decimal digits.
 bool ParseInt64(std::string_view s, int64_t& out) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-') s.remove_prefix(1);
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && ptr == s.data() + s.size();
 }
@@ -141,7 +145,8 @@ std::vector<Token> Lex(std::string_view s) {
   return out;
 }
 
-std::string Describe(const Token& t) { return t.tok == Tok::kEnd ? "EOS" : "'" + t.text + "'"; }
+// kube quotes the token's literal, which is empty at the end of the string.
+std::string Describe(const Token& t) { return "'" + t.text + "'"; }
 
 class Parser {
  public:
@@ -158,8 +163,9 @@ class Parser {
       if (t.tok != Tok::kComma) {
         return absl::InvalidArgumentError("found " + Describe(t) + ", expected: ',' or 'end of string'");
       }
-      if (Peek().tok == Tok::kEnd) {
-        return absl::InvalidArgumentError("found 'EOS', expected: identifier or '!'");
+      if (Peek().tok != Tok::kIdent && Peek().tok != Tok::kBang && Peek().tok != Tok::kIn &&
+          Peek().tok != Tok::kNotIn) {
+        return absl::InvalidArgumentError("found " + Describe(Peek()) + ", expected: identifier after ','");
       }
     }
   }
@@ -232,7 +238,6 @@ class Parser {
         }
         std::string value;
         if (t.tok != Tok::kComma) value = Next().text;
-        if (std::string why = ValueError(value); !why.empty()) return InvalidValue(value, why);
         values.insert(value);
         const Token& sep = Next();
         if (sep.tok == Tok::kClosedPar) break;
@@ -246,21 +251,26 @@ class Parser {
         }
       }
       r.values.assign(values.begin(), values.end());
+      for (size_t i = 0; i < r.values.size(); ++i) {
+        if (std::string why = ValueError(r.values[i]); !why.empty()) return InvalidValue(r.values[i], why, i);
+      }
       return r;
     }
     // A single value (may be empty: "a=").
     std::string value;
     if (Peek().tok == Tok::kIdent || Peek().tok == Tok::kIn || Peek().tok == Tok::kNotIn) value = Next().text;
-    if (Peek().tok != Tok::kComma && Peek().tok != Tok::kEnd) {
+    else if (Peek().tok != Tok::kComma && Peek().tok != Tok::kEnd) {
       return absl::InvalidArgumentError("found " + Describe(Peek()) + ", expected: identifier");
     }
+    // Anything after the value is reported by the requirement loop ("expected: ',' or ...").
     if (r.op == Op::kGreaterThan || r.op == Op::kLessThan) {
       int64_t unused = 0;
       if (!ParseInt64(value, unused)) {
-        return absl::InvalidArgumentError("unable to parse requirement: for 'Gt', 'Lt' operators, the value must "
-                                          "be an integer");
+        return absl::InvalidArgumentError("unable to parse requirement: values[0]: Invalid value: \"" + value +
+                                          "\": for 'Gt', 'Lt' operators, the value must be an integer");
       }
-    } else if (std::string why = ValueError(value); !why.empty()) {
+    }
+    if (std::string why = ValueError(value); !why.empty()) {
       return InvalidValue(value, why);
     }
     r.values = {value};
@@ -472,7 +482,7 @@ StatusOr<std::string> Unescape(std::string_view s) {
       out.push_back(s[i]);
       continue;
     }
-    if (i + 1 >= s.size()) return absl::InvalidArgumentError("invalid field selector: trailing backslash");
+    if (i + 1 >= s.size()) return absl::InvalidArgumentError("invalid field selector: invalid escape sequence: \\");
     char c = s[++i];
     if (c != '\\' && c != ',' && c != '=') {
       return absl::InvalidArgumentError(std::string("invalid field selector: invalid escape sequence: \\") + c);

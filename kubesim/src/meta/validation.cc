@@ -1,5 +1,7 @@
 #include "kubesim/src/meta/validation.h"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace kubesim {
@@ -99,12 +101,9 @@ std::vector<std::string> QualifiedNameErrors(std::string_view s) {
       for (const std::string& e : SubdomainErrors(prefix)) out.push_back("prefix part " + e);
     }
   }
-  if (name.empty()) {
-    out.push_back("name part must be non-empty");
-    return out;
-  }
+  if (name.empty()) out.push_back("name part must be non-empty");
   if (name.size() > 63) out.push_back("name part must be no more than 63 characters");
-  bool syntax = IsAlnum(name.front()) && IsAlnum(name.back());
+  bool syntax = !name.empty() && IsAlnum(name.front()) && IsAlnum(name.back());
   for (char c : name) syntax = syntax && (IsAlnum(c) || c == '-' || c == '_' || c == '.');
   if (!syntax) out.push_back(kQualifiedNameMsg);
   return out;
@@ -164,16 +163,12 @@ std::vector<FieldCause> ValidateObjectMeta(const boost::json::value& object, boo
   }
   std::string name = StringOf(*meta, "name");
   std::string generate = StringOf(*meta, "generateName");
-  if (name.empty() && generate.empty()) {
-    out.push_back({"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"});
-  } else {
-    std::string_view checked = name;
-    std::string field = "metadata.name";
-    if (name.empty()) {
-      // generateName is validated as a name with its trailing dash masked.
-      checked = generate;
-      if (!checked.empty() && checked.back() == '-') checked.remove_suffix(1);
-      field = "metadata.generateName";
+  // As kube: generateName (when set) first, validated as a prefix with its trailing dash
+  // masked (maskTrailingDash: "abc-" -> "aba"); then name, required when generateName is empty.
+  auto check_name = [&](const std::string& value, bool prefix, const std::string& field) {
+    std::string checked = value;
+    if (prefix && checked.size() > 1 && checked.back() == '-') {
+      checked = checked.substr(0, checked.size() - 2) + "a";
     }
     std::vector<std::string> errs;
     switch (rule) {
@@ -188,7 +183,15 @@ std::vector<FieldCause> ValidateObjectMeta(const boost::json::value& object, boo
         errs = SubdomainErrors(checked);
         break;
     }
-    for (const std::string& e : errs) Invalid(out, field, name.empty() ? generate : name, e);
+    for (const std::string& e : errs) Invalid(out, field, value, e);
+  };
+  if (!generate.empty()) check_name(generate, true, "metadata.generateName");
+  if (name.empty()) {
+    if (generate.empty()) {
+      out.push_back({"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"});
+    }
+  } else {
+    check_name(name, false, "metadata.name");
   }
 
   std::string ns = StringOf(*meta, "namespace");
@@ -225,7 +228,10 @@ std::vector<FieldCause> ValidateObjectMeta(const boost::json::value& object, boo
     } else {
       size_t total = 0;
       for (const auto& kv : ann->get_object()) {
-        for (const std::string& e : QualifiedNameErrors(kv.key())) {
+        // The rule is QualifiedName except that case does not matter.
+        std::string lower(kv.key());
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string& e : QualifiedNameErrors(lower)) {
           Invalid(out, "metadata.annotations", kv.key(), e);
         }
         total += kv.key().size();
@@ -234,18 +240,6 @@ std::vector<FieldCause> ValidateObjectMeta(const boost::json::value& object, boo
       if (total > kTotalAnnotationSizeLimit) {
         out.push_back({"FieldValueTooLong", "Too long: must have at most 262144 bytes", "metadata.annotations"});
       }
-    }
-  }
-
-  if (const json::value* fins = Find(*meta, "finalizers"); fins != nullptr && fins->is_array()) {
-    const json::array& a = fins->get_array();
-    for (size_t i = 0; i < a.size(); ++i) {
-      std::string field = "metadata.finalizers[" + std::to_string(i) + "]";
-      if (!a[i].is_string()) {
-        out.push_back({"FieldValueInvalid", "Invalid value: must be a string", field});
-        continue;
-      }
-      for (const std::string& e : QualifiedNameErrors(a[i].get_string())) Invalid(out, field, a[i].get_string(), e);
     }
   }
 
@@ -275,6 +269,18 @@ std::vector<FieldCause> ValidateObjectMeta(const boost::json::value& object, boo
                      "metadata.ownerReferences"});
     }
   }
+  if (const json::value* fins = Find(*meta, "finalizers"); fins != nullptr && fins->is_array()) {
+    const json::array& a = fins->get_array();
+    for (size_t i = 0; i < a.size(); ++i) {
+      std::string field = "metadata.finalizers";  // kube reports the list, not the index
+      if (!a[i].is_string()) {
+        out.push_back({"FieldValueInvalid", "Invalid value: must be a string", field});
+        continue;
+      }
+      for (const std::string& e : QualifiedNameErrors(a[i].get_string())) Invalid(out, field, a[i].get_string(), e);
+    }
+  }
+
   return out;
 }
 
@@ -283,11 +289,17 @@ std::string FormatInvalidMessage(std::string_view qualified_kind, std::string_vi
   std::string msg = std::string(qualified_kind) + " " + Quote(name) + " is invalid";
   if (causes.empty()) return msg;
   auto one = [](const FieldCause& c) { return c.field.empty() ? c.message : c.field + ": " + c.message; };
-  if (causes.size() == 1) return msg + ": " + one(causes[0]);
+  // ErrorList.ToAggregate drops repeated messages.
+  std::vector<std::string> parts;
+  for (const FieldCause& c : causes) {
+    std::string m = one(c);
+    if (std::find(parts.begin(), parts.end(), m) == parts.end()) parts.push_back(std::move(m));
+  }
+  if (parts.size() == 1) return msg + ": " + parts[0];
   msg += ": [";
-  for (size_t i = 0; i < causes.size(); ++i) {
+  for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) msg += ", ";
-    msg += one(causes[i]);
+    msg += parts[i];
   }
   return msg + "]";
 }
