@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -144,11 +145,96 @@ class WebSocketImpl : public WebSocket {
   bool closed_ = false;
 };
 
+// The byte stream of an upgraded connection. Same technique as WebSocketImpl: every operation
+// is asynchronous on one strand, the calling thread runs the io_context until its operation
+// completes, so a Read pending in one thread and a Write from another never touch the (TLS)
+// stream concurrently.
+template <typename Stream>
+class UpgradedConnectionImpl : public UpgradedConnection {
+ public:
+  UpgradedConnectionImpl(Stream& s, asio::io_context& io, std::string pending)
+      : stream_(s), io_(io), strand_(asio::make_strand(io)), pending_(std::move(pending)) {}
+
+  StatusOr<size_t> Read(std::span<char> buf) override {
+    std::lock_guard lock(read_mu_);
+    if (buf.empty()) return size_t{0};
+    if (!pending_.empty()) {
+      size_t n = std::min(buf.size(), pending_.size());
+      std::copy_n(pending_.data(), n, buf.data());
+      pending_.erase(0, n);
+      return n;
+    }
+    if (shut_.load()) return absl::NotFoundError("connection closed");
+    size_t got = 0;
+    beast::error_code ec = Wait([&](auto done) {
+      stream_.async_read_some(asio::buffer(buf.data(), buf.size()),
+                              asio::bind_executor(strand_, [done, &got](beast::error_code e, size_t n) {
+                                got = n;
+                                done(e);
+                              }));
+    });
+    if (got > 0) return got;
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted || shut_.load()) {
+      return absl::NotFoundError("connection closed");
+    }
+    if (ec) return FromError(ec, "upgraded connection read");
+    return absl::NotFoundError("connection closed");
+  }
+
+  Status Write(std::string_view data) override {
+    std::lock_guard lock(write_mu_);
+    if (shut_.load()) return absl::FailedPreconditionError("upgraded connection write: the connection was shut down");
+    if (data.empty()) return absl::OkStatus();
+    beast::error_code ec = Wait([&](auto done) {
+      asio::async_write(stream_, asio::buffer(data.data(), data.size()),
+                        asio::bind_executor(strand_, [done](beast::error_code e, size_t) { done(e); }));
+    });
+    return ec ? FromError(ec, "upgraded connection write") : absl::OkStatus();
+  }
+
+  void Shutdown() override {
+    if (shut_.exchange(true)) return;
+    // A plain shutdown(2) on the descriptor (not a close: the connection thread owns it) makes
+    // pending operations complete with an error.
+    ::shutdown(LowestSocket(stream_).native_handle(), SHUT_RDWR);
+  }
+
+ private:
+  struct Pending {
+    std::atomic<bool> done{false};
+    beast::error_code ec;
+  };
+
+  template <typename Start>
+  beast::error_code Wait(Start start) {
+    auto pending = std::make_shared<Pending>();
+    auto done = [pending](beast::error_code ec) {
+      pending->ec = ec;
+      pending->done.store(true, std::memory_order_release);
+    };
+    asio::post(strand_, [&start, done] { start(done); });
+    while (!pending->done.load(std::memory_order_acquire)) {
+      io_.run_one_for(std::chrono::milliseconds(50));
+    }
+    return pending->ec;
+  }
+
+  Stream& stream_;
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  std::string pending_;  // bytes the HTTP parser read past the request; guarded by read_mu_
+  std::mutex read_mu_;
+  std::mutex write_mu_;
+  std::atomic<bool> shut_{false};
+};
+
 template <typename Stream>
 class Writer : public ResponseWriter {
  public:
-  Writer(Stream& stream, asio::io_context& io, const BeastRequest& req, bool keep_alive)
-      : stream_(stream), io_(io), req_(req), keep_alive_(keep_alive) {}
+  Writer(Stream& stream, asio::io_context& io, const BeastRequest& req, bool keep_alive,
+         beast::flat_buffer& buffer)
+      : stream_(stream), io_(io), req_(req), keep_alive_(keep_alive), buffer_(buffer) {}
 
   bool answered() const { return answered_; }
   bool keep_alive() const { return keep_alive_ && !upgraded_ && !failed_; }
@@ -206,6 +292,23 @@ class Writer : public ResponseWriter {
     return std::unique_ptr<WebSocket>(std::move(ws));
   }
 
+  StatusOr<std::unique_ptr<UpgradedConnection>> AcceptUpgrade(const Headers& headers) override {
+    answered_ = true;
+    upgraded_ = true;
+    bhttp::response<bhttp::empty_body> res{bhttp::status::switching_protocols, 11};
+    for (const auto& [k, v] : headers) res.set(k, v);
+    beast::error_code ec;
+    bhttp::write(stream_, res, ec);
+    if (ec) {
+      failed_ = true;
+      return FromError(ec, "writing 101 Switching Protocols");
+    }
+    std::string pending = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    return std::unique_ptr<UpgradedConnection>(
+        std::make_unique<UpgradedConnectionImpl<Stream>>(stream_, io_, std::move(pending)));
+  }
+
  private:
   Status Check(const beast::error_code& ec, std::string_view what) {
     if (!ec) return absl::OkStatus();
@@ -217,6 +320,7 @@ class Writer : public ResponseWriter {
   asio::io_context& io_;
   const BeastRequest& req_;
   bool keep_alive_;
+  beast::flat_buffer& buffer_;  // the connection's read buffer (bytes past the request)
   bool answered_ = false;
   bool upgraded_ = false;
   bool failed_ = false;
@@ -283,9 +387,15 @@ void ServeConnection(ServerState& st, Stream& stream, const std::optional<PeerCe
     if (ec == bhttp::error::body_limit) {
       // Read and discard the rest of a (bounded) body first: a client still sending would
       // otherwise see the connection reset instead of the 413.
-      if (auto length = parser.content_length(); length && *length <= 64u * 1024 * 1024) {
-        uint64_t have = parser.get().body().size() + buffer.size();
-        uint64_t left = *length > have ? *length - have : 0;
+      // (A Content-Length over the limit fails while the header is parsed, before
+      // content_length() may be asked: read the field itself.)
+      uint64_t length = 0;
+      std::string_view field = parser.get()[bhttp::field::content_length];
+      auto [end, perr] = std::from_chars(field.data(), field.data() + field.size(), length);
+      if (perr == std::errc() && end == field.data() + field.size() && !field.empty() &&
+          length <= 64u * 1024 * 1024) {
+        uint64_t have = (parser.is_header_done() ? parser.get().body().size() : 0) + buffer.size();
+        uint64_t left = length > have ? length - have : 0;
         buffer.consume(buffer.size());
         char sink[16384];
         while (left > 0) {
@@ -322,7 +432,7 @@ void ServeConnection(ServerState& st, Stream& stream, const std::optional<PeerCe
       SendServerError(st, stream, 400, std::string(s.message()));
       return;
     }
-    Writer<Stream> writer(stream, st.io, breq, breq.keep_alive());
+    Writer<Stream> writer(stream, st.io, breq, breq.keep_alive(), buffer);
     st.handler(req, writer);
     if (!writer.answered()) {
       LB_LOG_ERROR("http: handler left {} {} unanswered", req.method, req.path);

@@ -5,6 +5,10 @@
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <fstream>
@@ -213,6 +217,128 @@ TEST_F(HttpServerTest, UpgradesToWebSocketWithSubprotocol) {
   beast::error_code ec;
   ws.read(buf, ec);
   EXPECT_EQ(ec, beast::websocket::error::closed);
+}
+
+// A handler takes over the connection after `101 Switching Protocols`: a reader thread blocked
+// in Read while the handler thread writes a large answer (TLS streams must not be used from
+// two threads at once), and bytes the client sent right after its request are not lost.
+void RunUpgradeTest(HttpServerTest* t, Server& server, bool tls, std::string* server_got) {
+  namespace asio = boost::asio;
+  (void)t;
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.add_certificate_authority(asio::buffer(TestData("ca.crt")));
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> ssl(io, ctx);
+  asio::ip::tcp::socket& sock = ssl.next_layer();
+  sock.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  if (tls) ssl.handshake(asio::ssl::stream_base::client);
+  auto write = [&](const std::string& s) {
+    if (tls) asio::write(ssl, asio::buffer(s)); else asio::write(sock, asio::buffer(s));
+  };
+  write("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test/1\r\n\r\nearly-");
+  write("more");
+  std::string in;
+  boost::system::error_code ec;
+  const size_t want = 1 << 20;
+  for (;;) {
+    char buf[65536];
+    size_t n = tls ? ssl.read_some(asio::buffer(buf), ec) : sock.read_some(asio::buffer(buf), ec);
+    in.append(buf, n);
+    size_t end = in.find("\r\n\r\n");
+    if (ec || (end != std::string::npos && in.size() - end - 4 >= want)) break;
+  }
+  ASSERT_FALSE(ec) << ec.message();
+  size_t end = in.find("\r\n\r\n");
+  std::string head = in.substr(0, end);
+  EXPECT_EQ(head.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << head;
+  EXPECT_NE(head.find("Upgrade: test/1"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Chosen: yes"), std::string::npos) << head;
+  EXPECT_EQ(in.substr(end + 4), std::string(want, 'x'));
+  sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  sock.close(ec);
+  for (int i = 0; i < 500 && server.open_connections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server.open_connections(), 0u);
+  EXPECT_EQ(*server_got, "early-more");
+}
+
+Handler UpgradeHandler(std::string* got) {
+  return [got](Request& req, ResponseWriter& w) {
+    ASSERT_EQ(req.Header("Upgrade"), "test/1");
+    auto up = w.AcceptUpgrade({{"Connection", "Upgrade"}, {"Upgrade", "test/1"}, {"X-Chosen", "yes"}});
+    ASSERT_TRUE(up.ok()) << up.status();
+    std::string local;
+    std::thread reader([&] {
+      char buf[7];  // small on purpose: several reads
+      for (;;) {
+        auto n = (*up)->Read(buf);
+        if (!n.ok()) {
+          EXPECT_EQ(n.status().code(), absl::StatusCode::kNotFound) << n.status();
+          return;
+        }
+        local.append(buf, *n);
+      }
+    });
+    std::string big(1 << 20, 'x');
+    for (size_t off = 0; off < big.size(); off += 100000) {
+      EXPECT_TRUE((*up)->Write(std::string_view(big).substr(off, 100000)).ok());
+    }
+    reader.join();
+    *got = local;
+  };
+}
+
+TEST_F(HttpServerTest, UpgradesToARawByteStream) {
+  std::string got;
+  StartServer(UpgradeHandler(&got));
+  RunUpgradeTest(this, *server_, false, &got);
+}
+
+TEST_F(HttpServerTest, UpgradesToARawByteStreamOverTls) {
+  std::string got;
+  StartServer(UpgradeHandler(&got), true);
+  RunUpgradeTest(this, *server_, true, &got);
+}
+
+TEST_F(HttpServerTest, UpgradedConnectionShutdownWakesAReader) {
+  std::atomic<bool> reader_done{false};
+  StartServer([&](Request&, ResponseWriter& w) {
+    auto up = w.AcceptUpgrade({{"Connection", "Upgrade"}, {"Upgrade", "test/1"}});
+    ASSERT_TRUE(up.ok()) << up.status();
+    std::thread reader([&] {
+      char buf[16];
+      while ((*up)->Read(buf).ok()) {
+      }
+      reader_done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (*up)->Shutdown();
+    reader.join();
+    EXPECT_FALSE((*up)->Write("late").ok());
+  }, true);
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  asio::ssl::stream<asio::ip::tcp::socket> ssl(io, ctx);
+  ssl.next_layer().connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  ssl.handshake(asio::ssl::stream_base::client);
+  asio::write(ssl, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test/1\r\n\r\n")));
+  std::string in;
+  boost::system::error_code ec;
+  for (;;) {
+    char buf[4096];
+    size_t n = ssl.read_some(asio::buffer(buf), ec);
+    in.append(buf, n);
+    if (ec) break;
+  }
+  EXPECT_EQ(in.rfind("HTTP/1.1 101", 0), 0u) << in;
+  for (int i = 0; i < 500 && server_->open_connections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server_->open_connections(), 0u);
+  EXPECT_TRUE(reader_done.load());
 }
 
 TEST_F(HttpServerTest, StopClosesLongRunningStreams) {

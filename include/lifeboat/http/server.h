@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,7 +86,26 @@ class WebSocket {
   virtual Status Close() = 0;
 };
 
-// How a handler answers. One of Send / BeginStream / AcceptWebSocket, once per request.
+// The raw byte stream of a connection after a `101 Switching Protocols` answer (TLS or plain),
+// for a handler speaking its own protocol on it (SPDY/3.1 for kubectl exec before 1.30).
+// One thread may Read while another Writes (like WebSocket); Shutdown may be called from any
+// thread and makes a pending Read or Write return.
+class UpgradedConnection {
+ public:
+  virtual ~UpgradedConnection() = default;
+  // Reads at least one byte (at most buf.size()) and returns how many; NotFound (with "closed")
+  // when the peer closed the connection.
+  virtual StatusOr<size_t> Read(std::span<char> buf) = 0;
+  // Writes all of `data`.
+  virtual Status Write(std::string_view data) = 0;
+  // Closes the TCP connection in both directions at once (no TLS close_notify): for giving up
+  // on a peer. A handler that is done can simply destroy the object instead (the server then
+  // ends the TLS session and closes the connection as usual).
+  virtual void Shutdown() = 0;
+};
+
+// How a handler answers. One of Send / BeginStream / AcceptWebSocket / AcceptUpgrade, once
+// per request.
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -102,6 +122,15 @@ class ResponseWriter {
   // Completes a WebSocket handshake for the request, choosing `subprotocol` (may be empty).
   // The connection is closed when the WebSocket is destroyed.
   virtual StatusOr<std::unique_ptr<WebSocket>> AcceptWebSocket(std::string_view subprotocol) = 0;
+
+  // Answers `101 Switching Protocols` with `headers` (e.g. Connection: Upgrade, Upgrade:
+  // SPDY/3.1) and hands over the connection's byte stream, including any bytes the client sent
+  // after its request. The connection is closed when the returned object is destroyed (after
+  // the handler returns). Unimplemented for writers that cannot upgrade.
+  virtual StatusOr<std::unique_ptr<UpgradedConnection>> AcceptUpgrade(const Headers& headers) {
+    (void)headers;
+    return absl::UnimplementedError("this response writer cannot upgrade connections");
+  }
 };
 
 using Handler = std::function<void(Request&, ResponseWriter&)>;

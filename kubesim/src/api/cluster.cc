@@ -1,6 +1,7 @@
 #include "kubesim/src/api/cluster.h"
 
 #include "kubesim/src/api/cluster_internal.h"
+#include "kubesim/src/api/crd_schema.h"
 #include "kubesim/src/api/defaults.h"
 #include "kubesim/src/api/object_util.h"
 #include "kubesim/src/meta/validation.h"
@@ -91,6 +92,26 @@ Status CheckNamespace(Cluster& c, const ResourceType& type, json::value& obj, co
 
 Status Validate(const ResourceType& type, const json::value& obj) {
   std::vector<FieldCause> causes = ValidateObjectMeta(obj, type.namespaced, NameRuleFor(type.group, type.resource));
+  if (!causes.empty()) return InvalidError(type.group, type.kind, MetaString(obj, "name"), causes);
+  return absl::OkStatus();
+}
+
+// A custom resource against its CRD's structural schema, in kube-apiserver's order: defaults,
+// pruning of undeclared fields (an error with fieldValidation=Strict), then validation.
+Status ApplyCrdSchema(const Registry& registry, const ResourceType& type, json::value& obj,
+                      const WriteOptions& options) {
+  if (!type.custom) return absl::OkStatus();
+  std::optional<TypeInfo> info = registry.Find(type.group, type.version, type.resource);
+  if (!info || !info->schema.is_object()) return absl::OkStatus();
+  ApplyDefaults(obj, info->schema);
+  std::vector<std::string> pruned;
+  PruneUnknownFields(obj, info->schema, &pruned);
+  if (!pruned.empty() && options.field_validation == "Strict") {
+    std::string msg = "strict decoding error: ";
+    for (size_t i = 0; i < pruned.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + pruned[i] + "\"";
+    return BadRequestError(msg);
+  }
+  std::vector<FieldCause> causes = ValidateAgainstSchema(obj, info->schema);
   if (!causes.empty()) return InvalidError(type.group, type.kind, MetaString(obj, "name"), causes);
   return absl::OkStatus();
 }
@@ -219,6 +240,7 @@ StatusOr<json::value> Cluster::Create(const ResourceType& type, const std::strin
   if (HasStatusSubresource(type) && !KeepsStatusOnCreate(type)) object.as_object().erase("status");
   ApplyDefaults(type, object, /*creating=*/true);
   LIFEBOAT_RETURN_IF_ERROR(Validate(type, object));
+  LIFEBOAT_RETURN_IF_ERROR(ApplyCrdSchema(*registry_, type, object, options));
   LIFEBOAT_RETURN_IF_ERROR(Hooks::BeforeCreate(*this, type, object));
   const std::string name = MetaString(object, "name");
   const ResourceType storage = StorageOf(*registry_, type);
@@ -264,6 +286,7 @@ StatusOr<Mutation> Cluster::PrepareUpdate(const ResourceType& type, const Stored
     if (auto s = o.find("status"); s != o.end()) next.as_object()["status"] = s->value();
     else next.as_object().erase("status");
     obj = std::move(next);
+    LIFEBOAT_RETURN_IF_ERROR(ApplyCrdSchema(*registry_, type, obj, options));
   } else if (subresource == "finalize") {
     json::value next = old_obj;
     json::object& spec = next.as_object()["spec"].is_object() ? next.as_object()["spec"].as_object()
@@ -290,6 +313,7 @@ StatusOr<Mutation> Cluster::PrepareUpdate(const ResourceType& type, const Stored
     }
     ApplyDefaults(type, obj, /*creating=*/false);
     LIFEBOAT_RETURN_IF_ERROR(Validate(type, obj));
+    LIFEBOAT_RETURN_IF_ERROR(ApplyCrdSchema(*registry_, type, obj, options));
     LIFEBOAT_RETURN_IF_ERROR(Hooks::BeforeUpdate(*this, type, old_obj, obj));
   }
   // No new finalizers once deletion started.

@@ -32,6 +32,10 @@ struct WriteOptions {
   bool dry_run = false;
   std::string field_manager;  // "" -> derived from the user agent by the handler, else "kubesim"
   std::string user;           // who is writing (for managedFields/audit only)
+  // fieldValidation: "Strict" fails a write whose custom resource has fields its CRD's schema
+  // does not declare (400 BadRequest, as kube-apiserver's strict decoding); "Ignore", "Warn"
+  // and "" drop them silently (kube would add a Warning header for "Warn").
+  std::string field_validation;
 };
 
 struct ListOptions {

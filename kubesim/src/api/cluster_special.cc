@@ -6,6 +6,7 @@
 #include <set>
 
 #include "kubesim/src/api/cluster.h"
+#include "kubesim/src/api/crd_schema.h"
 #include "kubesim/src/api/cluster_internal.h"
 #include "kubesim/src/api/object_util.h"
 
@@ -328,6 +329,16 @@ Status PrepareCrd(json::value& crd) {
   }
   std::vector<FieldCause> causes;
   if (types->empty()) causes.push_back({"FieldValueRequired", "Required value: must have exactly one version marked as storage version", "spec.versions"});
+  // apiextensions.k8s.io/v1 requires a structural schema for every version.
+  if (const json::value* versions = At(crd, {"spec", "versions"}); versions != nullptr && versions->is_array()) {
+    const json::array& vs = versions->as_array();
+    for (size_t i = 0; i < vs.size(); ++i) {
+      const json::value* schema = At(vs[i], {"schema", "openAPIV3Schema"});
+      std::vector<FieldCause> c = ValidateStructuralSchema(schema != nullptr ? *schema : json::value(),
+                                                           "spec.versions[" + std::to_string(i) + "].schema.openAPIV3Schema");
+      causes.insert(causes.end(), c.begin(), c.end());
+    }
+  }
   int storage = 0;
   for (const auto& t : *types) storage += t.type.storage ? 1 : 0;
   if (!types->empty() && storage != 1) causes.push_back({"FieldValueInvalid", "Invalid value: must have exactly one version marked as storage version", "spec.versions"});

@@ -146,8 +146,10 @@ TEST_F(ClusterTest, CrdRegistersTypesAndDeletionRemovesInstances) {
   json::value crd = json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
     "metadata":{"name":"widgets.example.com"},
     "spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget"},
-      "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}},
-                  {"name":"v1beta1","served":true,"storage":false}]}})");
+      "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object",
+                     "properties":{"spec":{"type":"object","properties":{"x":{"type":"integer"}}}}}}},
+                  {"name":"v1beta1","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object",
+                     "properties":{"spec":{"type":"object","properties":{"x":{"type":"integer"}}}}}}}]}})");
   auto created = cluster_->Create(Type("apiextensions.k8s.io", "customresourcedefinitions"), "", crd, {});
   ASSERT_TRUE(created.ok()) << created.status();
   auto t = registry_.Find("example.com", "v1beta1", "widgets");
@@ -161,6 +163,46 @@ TEST_F(ClusterTest, CrdRegistersTypesAndDeletionRemovesInstances) {
   EXPECT_FALSE(registry_.Find("example.com", "v1", "widgets").has_value());
   EXPECT_EQ(store_->Count("widgets.example.com"), 0u);
   EXPECT_EQ(store_->Get("customresourcedefinitions.apiextensions.k8s.io", "", "widgets.example.com"), nullptr);
+}
+
+TEST_F(ClusterTest, CustomResourcesFollowTheirStructuralSchema) {
+  json::value no_schema = json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+    "metadata":{"name":"gadgets.example.com"},
+    "spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},
+      "versions":[{"name":"v1","served":true,"storage":true}]}})");
+  auto rejected = cluster_->Create(Type("apiextensions.k8s.io", "customresourcedefinitions"), "", no_schema, {});
+  EXPECT_EQ(ErrorInfo(rejected.status()).code, 422);
+  EXPECT_NE(std::string(rejected.status().message()).find("schemas are required"), std::string::npos);
+
+  json::value crd = no_schema;
+  crd.at("spec").at("versions").at(0).as_object()["schema"] = json::parse(R"({"openAPIV3Schema":{"type":"object",
+    "properties":{"spec":{"type":"object","required":["x"],"properties":{
+      "x":{"type":"integer"},"size":{"type":"integer","default":3},
+      "mode":{"type":"string","enum":["fast","safe"]}}}}}})");
+  ASSERT_TRUE(cluster_->Create(Type("apiextensions.k8s.io", "customresourcedefinitions"), "", crd, {}).ok());
+  ResourceType t = registry_.Find("example.com", "v1", "gadgets")->type;
+  // Defaults are applied and undeclared fields pruned.
+  json::value g = json::parse(R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g1"},
+    "spec":{"x":1,"junk":"dropped"}})");
+  auto stored = cluster_->Create(t, "default", g, {});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->at("spec").at("size"), 3);
+  EXPECT_FALSE(stored->at("spec").as_object().contains("junk"));
+  // fieldValidation=Strict refuses them instead.
+  WriteOptions strict;
+  strict.field_validation = "Strict";
+  g.at("metadata").as_object()["name"] = "g2";
+  auto strict_result = cluster_->Create(t, "default", g, strict);
+  EXPECT_EQ(ErrorInfo(strict_result.status()).code, 400);
+  EXPECT_NE(std::string(strict_result.status().message()).find("unknown field \"spec.junk\""), std::string::npos);
+  // Invalid values are 422 with kube's causes.
+  json::value bad = json::parse(R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g3"},
+    "spec":{"x":"one","mode":"slow"}})");
+  auto invalid = cluster_->Create(t, "default", bad, {});
+  EXPECT_EQ(ErrorInfo(invalid.status()).code, 422);
+  std::string msg(invalid.status().message());
+  EXPECT_NE(msg.find("spec.x"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("supported values: \"fast\", \"safe\""), std::string::npos) << msg;
 }
 
 TEST_F(ClusterTest, WatchSeesChangesAndSelectorTransitions) {
