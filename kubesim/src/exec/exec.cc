@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -29,6 +32,7 @@
 
 #include "kubesim/src/api/api_status.h"
 #include "kubesim/src/exec/exec_internal.h"
+#include "kubesim/src/exec/spdy.h"
 #include "lifeboat/common/log.h"
 
 namespace kubesim {
@@ -631,6 +635,217 @@ std::optional<std::string> NegotiateProtocol(const std::string& header) {
   return std::nullopt;
 }
 
+
+// True if the request asks to upgrade to SPDY/3.1 (kubectl before 1.30).
+bool IsSpdyUpgrade(const http::Request& req) {
+  std::string upgrade = req.Header("Upgrade");
+  std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return upgrade.find("spdy/3.1") != std::string::npos;
+}
+
+// remotecommand protocols over SPDY, preferred first (v5 exists only over WebSocket).
+constexpr const char* kSpdyProtocols[] = {"v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io",
+                                          "channel.k8s.io"};
+
+// The X-Stream-Protocol-Version to answer (the header may repeat: comma-joined); "" when the
+// client named none (legacy channel.k8s.io); nullopt when none is supported.
+std::optional<std::string> NegotiateSpdyProtocol(const std::string& header) {
+  std::vector<std::string> offered;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = header.find(',', start);
+    std::string p = Trim(std::string_view(header).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!p.empty()) offered.push_back(p);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (offered.empty()) return std::string();
+  for (const char* p : kSpdyProtocols) {
+    if (std::find(offered.begin(), offered.end(), p) != offered.end()) return std::string(p);
+  }
+  return std::nullopt;
+}
+
+struct SpdyExec {
+  std::string ns, pod;
+  std::string protocol;
+  std::vector<std::string> command;
+  ProcessOptions popts;
+  bool tty = false;
+  bool want_stdin = false, want_stdout = false, want_stderr = false;
+};
+
+constexpr auto kSpdyStreamWait = std::chrono::seconds(30);     // as kubelet
+constexpr auto kSpdyCloseWait = std::chrono::milliseconds(5000);  // for the client to hang up
+
+// exec over SPDY/3.1 (k8s.io/apimachinery/pkg/util/httpstream/spdy): after the upgrade the
+// client opens one stream per channel ("streamtype" header: error, stdin, stdout, stderr,
+// resize); the command starts once all the expected ones are there. At the end: FIN on the
+// output streams, the status on the error stream (a metav1.Status for v4), and the client
+// hangs up.
+void ServeSpdyExec(http::ResponseWriter& w, const SpdyExec& x) {
+  http::Headers headers{{"Connection", "Upgrade"}, {"Upgrade", "SPDY/3.1"}};
+  if (!x.protocol.empty()) headers["X-Stream-Protocol-Version"] = x.protocol;
+  auto accepted = w.AcceptUpgrade(headers);
+  if (!accepted.ok()) {
+    LB_LOG_DEBUG("kubesim: exec {}/{}: {}", x.ns, x.pod, accepted.status().ToString());
+    return;
+  }
+  std::unique_ptr<http::UpgradedConnection> conn = std::move(*accepted);
+  const bool json_errors = x.protocol == "v4.channel.k8s.io";
+  const bool resizable = x.tty && (x.protocol == "v4.channel.k8s.io" || x.protocol == "v3.channel.k8s.io");
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, uint32_t> ids;  // streamtype -> first stream of that type
+  spdy::Session::Options opts;
+  opts.on_stream = [&](uint32_t id, const spdy::HeaderBlock& h) {
+    std::lock_guard lock(mu);
+    ids.emplace(spdy::HeaderValue(h, "streamtype"), id);
+    cv.notify_all();
+  };
+  spdy::Session session(conn.get(), std::move(opts));
+  session.Start();
+
+  std::vector<std::string> expected{"error"};
+  if (x.want_stdin) expected.push_back("stdin");
+  if (x.want_stdout) expected.push_back("stdout");
+  if (x.want_stderr) expected.push_back("stderr");
+  if (resizable) expected.push_back("resize");
+  uint32_t error_id = 0, stdin_id = 0, stdout_id = 0, stderr_id = 0, resize_id = 0;
+  {
+    std::unique_lock lock(mu);
+    auto have_all = [&] {
+      for (const std::string& t : expected) {
+        if (!ids.count(t)) return false;
+      }
+      return true;
+    };
+    auto deadline = std::chrono::steady_clock::now() + kSpdyStreamWait;
+    while (!have_all() && !session.PeerGoingAway() && std::chrono::steady_clock::now() < deadline) {
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (!have_all()) {
+      lock.unlock();
+      LB_LOG_DEBUG("kubesim: exec {}/{}: the client did not create the expected streams", x.ns, x.pod);
+      (void)session.GoAway();
+      session.Shutdown();
+      return;
+    }
+    auto id = [&](const char* t) { return ids.count(t) ? ids[t] : 0u; };
+    error_id = id("error");
+    stdin_id = x.want_stdin ? id("stdin") : 0;
+    stdout_id = x.want_stdout ? id("stdout") : 0;
+    stderr_id = x.want_stderr ? id("stderr") : 0;
+    resize_id = resizable ? id("resize") : 0;
+  }
+
+  auto send_status = [&](int exit_code, const std::string& message) {
+    if (stdout_id) (void)session.SendData(stdout_id, "", true);
+    if (stderr_id) (void)session.SendData(stderr_id, "", true);
+    std::string status;
+    if (json_errors) {
+      status = ExitStatusJson(x.command, exit_code);
+    } else if (exit_code != 0) {
+      std::string cmd;
+      for (const std::string& c : x.command) cmd += (cmd.empty() ? "" : " ") + c;
+      status = message.empty() ? "error executing command [" + cmd + "], exit code " + std::to_string(exit_code)
+                               : message;
+    }
+    (void)session.SendData(error_id, status, true);
+  };
+  auto hang_up = [&] {
+    if (!session.WaitClosed(kSpdyCloseWait)) (void)session.GoAway();
+    session.Shutdown();
+  };
+
+  auto started = Process::Start(x.popts);
+  if (!started.ok()) {
+    const int code = started.status().code() == absl::StatusCode::kPermissionDenied ? 126 : 127;
+    std::string msg = "OCI runtime exec failed: exec failed: unable to start container process: " +
+                      std::string(started.status().message()) + ": unknown";
+    uint32_t out = x.want_stderr ? stderr_id : (x.tty ? stdout_id : 0);
+    if (out) (void)session.SendData(out, msg + (x.tty ? "\r\n" : "\n"), false);
+    send_status(code, msg);
+    hang_up();
+    return;
+  }
+  std::unique_ptr<Process> proc = std::move(*started);
+  if (!x.want_stdin && !x.tty) proc->CloseStdin();
+
+  std::atomic<bool> finishing{false};
+  std::atomic<bool> peer_gone{false};
+  std::thread stdin_thread;
+  if (stdin_id) {
+    stdin_thread = std::thread([&] {
+      bool ok = true;
+      while (auto data = session.Receive(stdin_id)) {
+        if (ok && !data->empty() && !proc->WriteStdin(*data).ok()) ok = false;
+      }
+      // FIN (or reset): end of input for the command.
+      if (!finishing.load()) proc->CloseStdin();
+    });
+  }
+  std::thread resize_thread;
+  if (resize_id) {
+    resize_thread = std::thread([&] {
+      std::string pending;
+      auto apply = [&](std::string_view text) {
+        boost::system::error_code jec;
+        json::value size = json::parse(text, jec);
+        if (jec || !size.is_object()) return false;
+        const json::value* wv = size.as_object().if_contains("Width");
+        const json::value* hv = size.as_object().if_contains("Height");
+        if (wv && hv && wv->is_number() && hv->is_number()) {
+          proc->Resize(static_cast<uint16_t>(wv->to_number<double>()), static_cast<uint16_t>(hv->to_number<double>()));
+        }
+        return true;
+      };
+      while (auto data = session.Receive(resize_id)) {
+        pending += *data;
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          (void)apply(std::string_view(pending).substr(0, nl));
+          pending.erase(0, nl + 1);
+        }
+        if (!pending.empty() && apply(pending)) pending.clear();  // a message without newline
+      }
+    });
+  }
+  // The client hanging up (Ctrl-C, a broken pipe) kills the command.
+  std::thread watcher([&] {
+    while (!finishing.load()) {
+      if (session.WaitClosed(std::chrono::milliseconds(200))) {
+        if (!finishing.load()) {
+          peer_gone.store(true);
+          proc->Cancel();
+        }
+        return;
+      }
+    }
+  });
+
+  exec_internal::ExitResult result = proc->Pump([&](int channel, std::string_view data) {
+    uint32_t id = channel == 1 ? stdout_id : (channel == 2 ? stderr_id : 0);
+    if (id == 0) return true;
+    return session.SendData(id, data, false).ok();
+  });
+  finishing.store(true);
+  proc->CloseStdin();
+  // (The watcher is joined last: it notices `finishing` only at its next poll.)
+  if (!peer_gone.load() && !result.killed) {
+    send_status(result.exit_code, "");
+    hang_up();
+  } else {
+    (void)session.GoAway();
+    session.Shutdown();
+  }
+  watcher.join();
+  if (stdin_thread.joinable()) stdin_thread.join();
+  if (resize_thread.joinable()) resize_thread.join();
+}
+
 }  // namespace
 
 ExecService::ExecService(Cluster* cluster, std::filesystem::path data_dir)
@@ -828,19 +1043,31 @@ void ExecService::Handle(lifeboat::http::Request& req, lifeboat::http::ResponseW
     return SendApiStatus(w, BadRequestError("container not found (\"" + *container + "\")"));
   }
   if (!SafeComponent(ref->uid)) return SendApiStatus(w, InternalError("pod " + pod + " has no usable uid"));
-  if (!http::IsWebSocketUpgrade(req)) {
+  const bool websocket = http::IsWebSocketUpgrade(req);
+  const bool spdy_upgrade = !websocket && IsSpdyUpgrade(req);
+  if (!websocket && !spdy_upgrade) {
     std::string upgrade = req.Header("Upgrade");
     std::string why = upgrade.empty()
                           ? "Upgrade request required"
-                          : "unable to upgrade connection: kubesim serves exec only over WebSocket "
-                            "(v5.channel.k8s.io, v4.channel.k8s.io), not " + upgrade +
-                                "; use kubectl 1.30 or newer (or KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true)";
+                          : "unable to upgrade connection: kubesim serves exec over WebSocket "
+                            "(v5.channel.k8s.io, v4.channel.k8s.io) or SPDY/3.1, not " + upgrade;
     return SendApiStatus(w, BadRequestError(why));
   }
-  std::optional<std::string> protocol = NegotiateProtocol(req.Header("Sec-WebSocket-Protocol"));
-  if (!protocol) {
-    return SendApiStatus(w, BadRequestError("unable to upgrade connection: none of the requested subprotocols (" +
-                                            req.Header("Sec-WebSocket-Protocol") + ") is supported"));
+  std::optional<std::string> protocol;
+  if (spdy_upgrade) {
+    protocol = NegotiateSpdyProtocol(req.Header("X-Stream-Protocol-Version"));
+    if (!protocol) {
+      return SendApiStatus(w, BadRequestError("unable to upgrade connection: unable to negotiate protocol: client "
+                                              "supports " + req.Header("X-Stream-Protocol-Version") +
+                                              ", server accepts v4.channel.k8s.io, v3.channel.k8s.io, "
+                                              "v2.channel.k8s.io, channel.k8s.io"));
+    }
+  } else {
+    protocol = NegotiateProtocol(req.Header("Sec-WebSocket-Protocol"));
+    if (!protocol) {
+      return SendApiStatus(w, BadRequestError("unable to upgrade connection: none of the requested subprotocols (" +
+                                              req.Header("Sec-WebSocket-Protocol") + ") is supported"));
+    }
   }
   const bool json_errors = *protocol == "v5.channel.k8s.io" || *protocol == "v4.channel.k8s.io";
   const bool has_close = *protocol == "v5.channel.k8s.io";
@@ -858,6 +1085,19 @@ void ExecService::Handle(lifeboat::http::Request& req, lifeboat::http::ResponseW
                "HOME=" + pod_dir.string(), "POD_NAME=" + pod, "POD_NAMESPACE=" + ns,
                "CONTAINER=" + *container, "HOSTNAME=" + pod};
   if (tty) popts.env.push_back("TERM=xterm");
+
+  if (spdy_upgrade) {
+    SpdyExec exec{.ns = ns,
+                  .pod = pod,
+                  .protocol = *protocol,
+                  .command = command,
+                  .popts = popts,
+                  .tty = tty,
+                  .want_stdin = want_stdin,
+                  .want_stdout = want_stdout,
+                  .want_stderr = want_stderr};
+    return ServeSpdyExec(w, exec);
+  }
 
   auto accepted = w.AcceptWebSocket(*protocol);
   if (!accepted.ok()) {

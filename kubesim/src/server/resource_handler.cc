@@ -76,6 +76,11 @@ StatusOr<WriteOptions> WriteOpts(const Request& req, const UserInfo& user) {
                         {FieldCause{"FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager"}});
   }
   o.user = user.name;
+  o.field_validation = req.Query("fieldValidation");
+  if (!o.field_validation.empty() && o.field_validation != "Ignore" && o.field_validation != "Warn" &&
+      o.field_validation != "Strict") {
+    return BadRequestError("fieldValidation must be one of Ignore, Warn or Strict, got \"" + o.field_validation + "\"");
+  }
   return o;
 }
 
