@@ -31,4 +31,13 @@ set +e
 rc=$?
 set -e
 if [ $rc -ne 0 ] && [ -s "$dir/stderr" ]; then echo "--- kubesim stderr (tail) ---"; tail -n 30 "$dir/stderr"; fi
+# Under the sanitizer preset, kubesim's own findings (reported on its stderr, also at exit)
+# fail the suite.
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+if grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$dir/stderr"; then
+  echo "--- kubesim sanitizer report ---"
+  grep -E -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$dir/stderr" | head -n 80
+  rc=1
+fi
 exit $rc
