@@ -1,0 +1,41 @@
+#include "lifeboat/common/json.h"
+
+#include <gtest/gtest.h>
+
+namespace lifeboat {
+namespace {
+
+TEST(JsonTest, ParseReportsMalformedTrailingAndTooDeepDocuments) {
+  EXPECT_TRUE(ParseJson(R"({"a":[1,2]})").ok());
+  auto bad = ParseJson(R"({"a":)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("invalid JSON"), absl::string_view::npos);
+  EXPECT_FALSE(ParseJson(R"({} {})").ok());
+  std::string deep(2000, '[');
+  deep += std::string(2000, ']');
+  EXPECT_FALSE(ParseJson(deep).ok());
+  JsonLimits small;
+  small.max_bytes = 4;
+  EXPECT_FALSE(ParseJson(R"({"a":1})", small).ok());
+}
+
+TEST(JsonTest, TypedLookupsNeverThrow) {
+  auto v = *ParseJson(R"({"metadata":{"name":"x","generation":2,"ratio":3.0,"half":2.5,"ok":true},"list":[]})");
+  EXPECT_EQ(JsonString(v, {"metadata", "name"}), "x");
+  EXPECT_EQ(JsonString(v, {"metadata", "generation"}), std::nullopt);
+  EXPECT_EQ(JsonInt(v, {"metadata", "generation"}), 2);
+  EXPECT_EQ(JsonInt(v, {"metadata", "ratio"}), 3);
+  EXPECT_EQ(JsonInt(v, {"metadata", "half"}), std::nullopt);
+  EXPECT_EQ(JsonBool(v, {"metadata", "ok"}), true);
+  EXPECT_EQ(JsonFind(v, {"list", "x"}), nullptr);
+  EXPECT_EQ(JsonFind(v, {"missing"}), nullptr);
+}
+
+TEST(JsonTest, CanonicalJsonSortsKeysRecursively) {
+  auto v = *ParseJson(R"({"b":1,"a":{"z":[{"y":1,"x":2}],"c":"s"}})");
+  EXPECT_EQ(CanonicalJson(v), R"({"a":{"c":"s","z":[{"x":2,"y":1}]},"b":1})");
+}
+
+}  // namespace
+}  // namespace lifeboat
