@@ -205,6 +205,33 @@ TEST_F(ClusterTest, CustomResourcesFollowTheirStructuralSchema) {
   EXPECT_NE(msg.find("supported values: \"fast\", \"safe\""), std::string::npos) << msg;
 }
 
+TEST_F(ClusterTest, ListPagesShowTheFirstPagesRevision) {
+  auto type = Type("", "configmaps");
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(cluster_->Create(type, "default", ConfigMap("c" + std::to_string(i)), {}).ok());
+  ListOptions o;
+  o.limit = 3;
+  auto p1 = *cluster_->List(type, "default", o);
+  ASSERT_EQ(p1.items.size(), 3u);
+  // Changes after the first page: a delete, a create in the middle, a label change.
+  ASSERT_TRUE(cluster_->Delete(type, "default", "c4", {}).ok());
+  ASSERT_TRUE(cluster_->Create(type, "default", ConfigMap("c35"), {}).ok());
+  ASSERT_TRUE(cluster_->Patch(type, "default", "c5", PatchType::kMerge,
+                              json::parse(R"({"data":{"changed":"yes"}})"), {}).ok());
+  o.continue_token = p1.continue_token;
+  auto p2 = cluster_->List(type, "default", o);
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  std::vector<std::string> names;
+  for (const auto& item : p2->items) names.push_back(item->name);
+  EXPECT_EQ(names, (std::vector<std::string>{"c3", "c4", "c5"}));
+  EXPECT_EQ(p2->resource_version, p1.resource_version);
+  EXPECT_FALSE(p2->items[2]->object.at("data").as_object().contains("changed"));
+  o.continue_token = p2->continue_token;
+  auto p3 = *cluster_->List(type, "default", o);
+  ASSERT_EQ(p3.items.size(), 1u);
+  EXPECT_EQ(p3.items[0]->name, "c6");
+  EXPECT_TRUE(p3.continue_token.empty());
+}
+
 TEST_F(ClusterTest, WatchSeesChangesAndSelectorTransitions) {
   auto type = Type("", "configmaps");
   ASSERT_TRUE(cluster_->Create(type, "default", ConfigMap("w"), {}).ok());
