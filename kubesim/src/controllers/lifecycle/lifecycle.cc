@@ -535,6 +535,10 @@ class VolumeController : public Controller {
     }
     std::string volume = GetString(claim, {"spec", "volumeName"});
     const std::string uid = MetaString(claim, "uid");
+    // As k8s' bindClaimToVolume: the claim is marked bound-by-controller when the controller
+    // chose its volume (a user's pre-bound claim names it in spec.volumeName), whether the volume
+    // was found or provisioned for it.
+    const bool claim_prebound = !volume.empty();
     if (volume.empty()) {
       // A matching Available volume, else dynamic provisioning.
       volume = FindAvailableVolume(claim);
@@ -610,7 +614,7 @@ class VolumeController : public Controller {
         changed = true;
       };
       set("pv.kubernetes.io/bind-completed", "yes");
-      if (ref_empty) set("pv.kubernetes.io/bound-by-controller", "yes");
+      if (!claim_prebound) set("pv.kubernetes.io/bound-by-controller", "yes");
       set("volume.beta.kubernetes.io/storage-provisioner", provisioner);
       set("volume.kubernetes.io/storage-provisioner", provisioner);
       return changed;
@@ -729,6 +733,16 @@ class VolumeController : public Controller {
         RemoveVolumeData(name, v);
       }
       return;
+    }
+    // The pv-protection controller puts its finalizer on every volume not being deleted.
+    if (!HasFinalizer(v, kPvProtection)) {
+      LogIfError("adding pv-protection to " + name, w_.Update(*pvt, "", name, [](json::value& o) {
+        if (!MetaString(o, "deletionTimestamp").empty() || HasFinalizer(o, kPvProtection)) return false;
+        std::vector<std::string> f = Finalizers(o);
+        f.emplace_back(kPvProtection);
+        SetFinalizers(o, f);
+        return true;
+      }));
     }
     std::string phase = GetString(v, {"status", "phase"});
     std::string want = phase;
