@@ -111,6 +111,9 @@ Status ApplyCrdSchema(const Registry& registry, const ResourceType& type, json::
     for (size_t i = 0; i < pruned.size(); ++i) msg += (i ? ", " : "") + std::string("unknown field \"") + pruned[i] + "\"";
     return BadRequestError(msg);
   }
+  if (!pruned.empty() && options.field_validation != "Ignore" && options.warnings != nullptr) {
+    for (const std::string& f : pruned) options.warnings->push_back("unknown field \"" + f + "\"");
+  }
   std::vector<FieldCause> causes = ValidateAgainstSchema(obj, info->schema);
   if (!causes.empty()) return InvalidError(type.group, type.kind, MetaString(obj, "name"), causes);
   return absl::OkStatus();

@@ -33,9 +33,11 @@ struct WriteOptions {
   std::string field_manager;  // "" -> derived from the user agent by the handler, else "kubesim"
   std::string user;           // who is writing (for managedFields/audit only)
   // fieldValidation: "Strict" fails a write whose custom resource has fields its CRD's schema
-  // does not declare (400 BadRequest, as kube-apiserver's strict decoding); "Ignore", "Warn"
-  // and "" drop them silently (kube would add a Warning header for "Warn").
+  // does not declare (400 BadRequest, as kube-apiserver's strict decoding); "Warn" and "" drop
+  // them and add `unknown field "spec.x"` to `warnings` (sent as Warning headers); "Ignore"
+  // drops them silently.
   std::string field_validation;
+  std::shared_ptr<std::vector<std::string>> warnings;  // may be null
 };
 
 struct ListOptions {

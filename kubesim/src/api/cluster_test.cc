@@ -184,10 +184,13 @@ TEST_F(ClusterTest, CustomResourcesFollowTheirStructuralSchema) {
   // Defaults are applied and undeclared fields pruned.
   json::value g = json::parse(R"({"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g1"},
     "spec":{"x":1,"junk":"dropped"}})");
-  auto stored = cluster_->Create(t, "default", g, {});
+  WriteOptions warn;
+  warn.warnings = std::make_shared<std::vector<std::string>>();
+  auto stored = cluster_->Create(t, "default", g, warn);
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->at("spec").at("size"), 3);
   EXPECT_FALSE(stored->at("spec").as_object().contains("junk"));
+  EXPECT_EQ(*warn.warnings, (std::vector<std::string>{"unknown field \"spec.junk\""}));
   // fieldValidation=Strict refuses them instead.
   WriteOptions strict;
   strict.field_validation = "Strict";

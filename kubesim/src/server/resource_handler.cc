@@ -77,6 +77,7 @@ StatusOr<WriteOptions> WriteOpts(const Request& req, const UserInfo& user) {
   }
   o.user = user.name;
   o.field_validation = req.Query("fieldValidation");
+  o.warnings = std::make_shared<std::vector<std::string>>();
   if (!o.field_validation.empty() && o.field_validation != "Ignore" && o.field_validation != "Warn" &&
       o.field_validation != "Strict") {
     return BadRequestError("fieldValidation must be one of Ignore, Warn or Strict, got \"" + o.field_validation + "\"");
@@ -230,6 +231,24 @@ PatchType PatchTypeFor(const std::string& media, bool& ok) {
   return PatchType::kMerge;
 }
 
+// Warnings of a write as kube-apiserver sends them: `Warning: 299 - "<text>"` (several joined
+// with ", ", which clients split again).
+Headers WarningHeaders(const WriteOptions& o) {
+  Headers h;
+  if (o.warnings == nullptr || o.warnings->empty()) return h;
+  std::string value;
+  for (const std::string& w : *o.warnings) {
+    std::string quoted;
+    for (char c : w) {
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    value += (value.empty() ? "" : ", ") + std::string("299 - \"") + quoted + "\"";
+  }
+  h["Warning"] = value;
+  return h;
+}
+
 void ServePatch(ResourceRequest& r, const TypeInfo& type) {
   std::string media = MediaType(r.req.Header("Content-Type"));
   bool ok;
@@ -250,7 +269,7 @@ void ServePatch(ResourceRequest& r, const TypeInfo& type) {
   bool existed = r.cluster->store().Get(type.type.GroupResource(), type.type.namespaced ? r.info.namespace_ : "", r.info.name) != nullptr;
   auto obj = r.cluster->Patch(type.type, r.info.namespace_, r.info.name, pt, *body, po, r.info.subresource);
   if (!obj.ok()) return SendStatus(r.w, obj.status());
-  SendJson(r.w, existed || pt != PatchType::kApply ? 200 : 201, *obj);
+  SendJson(r.w, existed || pt != PatchType::kApply ? 200 : 201, *obj, WarningHeaders(po.write));
 }
 
 DeleteOptions DeleteOpts(const Request& req, Status& status) {
@@ -315,11 +334,11 @@ void ServeWrite(ResourceRequest& r, const TypeInfo& type) {
   if (r.info.verb == "create") {
     auto obj = r.cluster->Create(type.type, r.info.namespace_, std::move(*body), *wo, r.info.subresource);
     if (!obj.ok()) return SendStatus(r.w, obj.status());
-    return SendJson(r.w, 201, *obj);
+    return SendJson(r.w, 201, *obj, WarningHeaders(*wo));
   }
   auto obj = r.cluster->Update(type.type, r.info.namespace_, r.info.name, std::move(*body), *wo, r.info.subresource);
   if (!obj.ok()) return SendStatus(r.w, obj.status());
-  SendJson(r.w, 200, *obj);
+  SendJson(r.w, 200, *obj, WarningHeaders(*wo));
 }
 
 bool VerbAllowed(const ResourceType& t, const std::string& verb) {
