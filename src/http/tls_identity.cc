@@ -64,6 +64,11 @@ StatusOr<ssl::context> MakeServerTlsContext(const TlsConfig& tls) {
   if (ec) return absl::InvalidArgumentError("serving certificate: " + ec.message());
   ctx.use_private_key(boost::asio::buffer(tls.key_pem), ssl::context::pem, ec);
   if (ec) return absl::InvalidArgumentError("serving key: " + ec.message());
+  // Clients resume TLS sessions on new connections (libcurl does); with client certificates
+  // requested, OpenSSL refuses resumption (a handshake failure) unless sessions carry a
+  // context id. Resumed sessions keep their peer certificate and verify result.
+  static constexpr unsigned char kSessionContext[] = "lifeboat-http";
+  SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
   if (!tls.client_ca_pem.empty()) {
     LIFEBOAT_RETURN_IF_ERROR(AddClientCas(ctx.native_handle(), tls.client_ca_pem));
     // Ask for a certificate but accept clients without one (they may send a bearer token);
