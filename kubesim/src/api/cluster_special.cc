@@ -457,11 +457,13 @@ StatusOr<json::value> Cluster::UpdateScale(const ResourceType& type, const std::
     return InvalidError("autoscaling", "Scale", name,
                         {FieldCause{"FieldValueInvalid", "Invalid value: must be greater than or equal to 0", "spec.replicas"}});
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(json::value obj, Get(type, ns, name));
-  std::string rv = MetaString(scale, "resourceVersion");
-  Child(obj.as_object(), "spec")["replicas"] = *replicas;
-  if (!rv.empty()) Meta(obj)["resourceVersion"] = rv;
-  LIFEBOAT_RETURN_IF_ERROR(Update(type, ns, name, std::move(obj), options).status());
+  // Read-modify-write of the current object (retried on races with controllers); a
+  // resourceVersion in the Scale makes it conditional, as kube-apiserver's scale update.
+  json::value patch = json::object{{"spec", json::object{{"replicas", *replicas}}}};
+  if (std::string rv = MetaString(scale, "resourceVersion"); !rv.empty()) {
+    patch.as_object()["metadata"] = json::object{{"resourceVersion", json::string(rv)}};
+  }
+  LIFEBOAT_RETURN_IF_ERROR(Patch(type, ns, name, PatchType::kMerge, patch, PatchOptions{options, false}).status());
   return GetScale(type, ns, name);
 }
 
