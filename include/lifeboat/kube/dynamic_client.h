@@ -1,0 +1,184 @@
+#pragma once
+
+// client-go's dynamic client: every verb for any group/version/resource over unstructured
+// objects (boost::json::value as the API server sends them), plus a pager (ListAll) that streams
+// a large list page by page in bounded memory.
+//
+// Paths come from discovery: /api/v1/... for the core group, /apis/<group>/<version>/...
+// otherwise, with /namespaces/<ns>/ for namespaced resources. A namespaced resource with an
+// empty namespace means all namespaces (list, watch, deletecollection only); a namespace given
+// for a cluster-scoped resource is InvalidArgument. A resource the server does not serve is
+// NotFound (after discovery's refresh-on-miss).
+//
+// Errors are RestClient's (rest_client.h: NotFound, AlreadyExists, Aborted for conflicts,
+// InvalidArgument with the Status causes, ...), annotated with the verb and object.
+//
+// Thread safety: all methods may be called from any thread. The RestClient and Discovery must
+// outlive the client.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "lifeboat/common/cancellation.h"
+#include "lifeboat/common/status.h"
+#include "lifeboat/kube/discovery.h"
+#include "lifeboat/kube/rest_client.h"
+
+namespace lifeboat::kube {
+
+// Options shared by writes (create, update, patch, subresource updates).
+struct WriteOptions {
+  bool dry_run = false;         // dryRun=All
+  std::string field_manager;    // fieldManager
+  std::string field_validation; // fieldValidation: "", "Ignore", "Warn", "Strict"
+  CancellationToken cancel;
+};
+
+struct GetOptions {
+  std::string resource_version;
+  CancellationToken cancel;
+};
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  std::string resource_version;
+  std::string resource_version_match;  // "NotOlderThan", "Exact"
+  int64_t limit = 0;                   // 0: no limit
+  std::string continue_token;
+  std::optional<int64_t> timeout_seconds;
+  CancellationToken cancel;
+};
+
+enum class PatchType {
+  kMerge,           // application/merge-patch+json
+  kJson,            // application/json-patch+json
+  kStrategicMerge,  // application/strategic-merge-patch+json
+  kApply,           // application/apply-patch+yaml (server-side apply; JSON is YAML)
+};
+
+struct PatchOptions {
+  bool dry_run = false;
+  std::string field_manager;  // required by the server for kApply
+  std::string field_validation;
+  bool force = false;         // kApply only: take ownership of conflicting fields
+  CancellationToken cancel;
+};
+
+struct DeleteOptions {
+  std::string propagation_policy;  // "", "Orphan", "Background", "Foreground"
+  std::optional<std::string> precondition_uid;
+  std::optional<std::string> precondition_resource_version;
+  std::optional<int64_t> grace_period_seconds;
+  bool dry_run = false;
+  CancellationToken cancel;
+};
+
+// One page of a list.
+struct ListPage {
+  boost::json::array items;
+  std::string resource_version;  // the list's metadata.resourceVersion
+  std::string continue_token;    // empty on the last page
+  std::optional<int64_t> remaining_item_count;
+  std::string kind;              // "ConfigMapList"
+  std::string api_version;
+};
+
+class DynamicClient {
+ public:
+  DynamicClient(RestClient* rest, Discovery* discovery);
+
+  StatusOr<boost::json::value> Get(const GroupVersionResource& gvr, std::string_view ns,
+                                   std::string_view name, const GetOptions& options = {});
+  // One page (set options.limit / continue_token for paging, or use ListAll).
+  StatusOr<ListPage> List(const GroupVersionResource& gvr, std::string_view ns,
+                          const ListOptions& options = {});
+  // `ns` empty: the object's metadata.namespace (for namespaced resources).
+  StatusOr<boost::json::value> Create(const GroupVersionResource& gvr, std::string_view ns,
+                                      const boost::json::value& obj, const WriteOptions& options = {});
+  // PUT to the object's name; Aborted on a resourceVersion conflict.
+  StatusOr<boost::json::value> Update(const GroupVersionResource& gvr, std::string_view ns,
+                                      const boost::json::value& obj, const WriteOptions& options = {});
+  StatusOr<boost::json::value> UpdateStatus(const GroupVersionResource& gvr, std::string_view ns,
+                                            const boost::json::value& obj,
+                                            const WriteOptions& options = {});
+  // `patch` is the body as sent; `subresource` "" or e.g. "status".
+  StatusOr<boost::json::value> Patch(const GroupVersionResource& gvr, std::string_view ns,
+                                     std::string_view name, PatchType type, std::string_view patch,
+                                     const PatchOptions& options = {}, std::string_view subresource = "");
+  // Returns what the server answers: the object (with deletionTimestamp when finalizers keep
+  // it) or a Status. Aborted when a precondition fails.
+  StatusOr<boost::json::value> Delete(const GroupVersionResource& gvr, std::string_view ns,
+                                      std::string_view name, const DeleteOptions& options = {});
+  StatusOr<boost::json::value> DeleteCollection(const GroupVersionResource& gvr, std::string_view ns,
+                                                const DeleteOptions& options = {},
+                                                const ListOptions& list_options = {});
+  // "scale", "status", ...; NotFound when discovery lists no such subresource.
+  StatusOr<boost::json::value> GetSubresource(const GroupVersionResource& gvr, std::string_view ns,
+                                              std::string_view name, std::string_view subresource,
+                                              const GetOptions& options = {});
+  StatusOr<boost::json::value> UpdateSubresource(const GroupVersionResource& gvr, std::string_view ns,
+                                                 std::string_view name, std::string_view subresource,
+                                                 const boost::json::value& obj,
+                                                 const WriteOptions& options = {});
+
+  // The escaped path of a collection (name empty), an object, or an object's subresource.
+  StatusOr<std::string> ResourcePath(const GroupVersionResource& gvr, std::string_view ns,
+                                     std::string_view name = "", std::string_view subresource = "");
+
+  RestClient* rest() const { return rest_; }
+  Discovery* discovery() const { return discovery_; }
+
+ private:
+  StatusOr<boost::json::value> DoJson(RestRequest request, std::string_view what);
+
+  RestClient* rest_;
+  Discovery* discovery_;
+};
+
+// The query parameters of a list or watch request (shared by List, ListAll and Watch).
+std::vector<std::pair<std::string, std::string>> ListQuery(const ListOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// Pager.
+
+struct ListAllOptions {
+  ListOptions list;        // selectors; limit/continue_token are set by the pager
+  int64_t page_size = 500;
+  // Called when a continue token expired (410) and the list restarts from the beginning. If
+  // set, the caller takes care of duplicates itself (e.g. discards what it got so far) and every
+  // item of the new list is delivered; if not set, items already delivered (by namespace/name)
+  // are skipped, so each object is delivered exactly once per call.
+  std::function<void()> on_restart;
+};
+
+struct ListAllResult {
+  std::string resource_version;  // of the (last) list: start a watch from here
+  int64_t items = 0;             // delivered
+  int64_t pages = 0;
+  bool restarted = false;        // a continue token expired and the list was restarted
+  int64_t skipped_duplicates = 0;
+};
+
+// Called with each page's items (the caller may move them out); an error stops the list and is
+// returned.
+using PageCallback = std::function<Status(boost::json::array& items)>;
+using ItemCallback = std::function<Status(boost::json::value&& item)>;
+
+// Lists everything in pages of `page_size`, delivering one page at a time. A continue token
+// that expires (410, OutOfRange) restarts the list once per call (logged at warn); a second
+// expiry is returned as OutOfRange. Other errors are returned as List returns them.
+StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
+                                     std::string_view ns, const ListAllOptions& options,
+                                     const PageCallback& on_page);
+StatusOr<ListAllResult> ListAll(DynamicClient& client, const GroupVersionResource& gvr,
+                                std::string_view ns, const ListAllOptions& options,
+                                const ItemCallback& on_item);
+
+}  // namespace lifeboat::kube

@@ -1,0 +1,288 @@
+#include "lifeboat/kube/dynamic_client.h"
+
+#include <cctype>
+
+#include "lifeboat/common/json.h"
+#include "lifeboat/common/log.h"
+#include "lifeboat/kube/object.h"
+
+namespace lifeboat::kube {
+namespace {
+
+// Percent-encodes everything but RFC 3986 unreserved characters (names are DNS-like, but a
+// name from outside must not be able to change the path).
+std::string EscapeSegment(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+void AddWriteQuery(RestRequest& req, bool dry_run, const std::string& field_manager,
+                   const std::string& field_validation) {
+  if (dry_run) req.query.emplace_back("dryRun", "All");
+  if (!field_manager.empty()) req.query.emplace_back("fieldManager", field_manager);
+  if (!field_validation.empty()) req.query.emplace_back("fieldValidation", field_validation);
+}
+
+std::string DeleteOptionsBody(const DeleteOptions& o) {
+  boost::json::object body;
+  body["kind"] = "DeleteOptions";
+  body["apiVersion"] = "v1";
+  if (!o.propagation_policy.empty()) body["propagationPolicy"] = boost::json::string(o.propagation_policy);
+  if (o.precondition_uid || o.precondition_resource_version) {
+    boost::json::object pre;
+    if (o.precondition_uid) pre["uid"] = boost::json::string(*o.precondition_uid);
+    if (o.precondition_resource_version) {
+      pre["resourceVersion"] = boost::json::string(*o.precondition_resource_version);
+    }
+    body["preconditions"] = std::move(pre);
+  }
+  if (o.grace_period_seconds) body["gracePeriodSeconds"] = *o.grace_period_seconds;
+  if (o.dry_run) body["dryRun"] = boost::json::array{"All"};
+  return boost::json::serialize(body);
+}
+
+const char* PatchContentType(PatchType type) {
+  switch (type) {
+    case PatchType::kMerge:
+      return "application/merge-patch+json";
+    case PatchType::kJson:
+      return "application/json-patch+json";
+    case PatchType::kStrategicMerge:
+      return "application/strategic-merge-patch+json";
+    case PatchType::kApply:
+      return "application/apply-patch+yaml";
+  }
+  return "application/merge-patch+json";
+}
+
+std::string Describe(const GroupVersionResource& gvr, std::string_view ns, std::string_view name) {
+  std::string s = gvr.ToString();
+  if (!ns.empty() || !name.empty()) s += " ";
+  if (!ns.empty()) s.append(ns).append("/");
+  s.append(name);
+  return s;
+}
+
+// Built-in list items come without apiVersion/kind (as from kube-apiserver); like client-go's
+// unstructured decoding, fill them in from the list so every object is self-describing.
+void FillItemTypes(ListPage& page) {
+  std::string_view kind = page.kind;
+  if (kind.size() <= 4 || kind.substr(kind.size() - 4) != "List") return;
+  kind.remove_suffix(4);
+  for (auto& item : page.items) {
+    auto* o = item.if_object();
+    if (o == nullptr) continue;
+    if (!o->contains("kind")) (*o)["kind"] = boost::json::string(kind);
+    if (!o->contains("apiVersion") && !page.api_version.empty()) {
+      (*o)["apiVersion"] = boost::json::string(page.api_version);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ListQuery(const ListOptions& o) {
+  std::vector<std::pair<std::string, std::string>> q;
+  if (!o.label_selector.empty()) q.emplace_back("labelSelector", o.label_selector);
+  if (!o.field_selector.empty()) q.emplace_back("fieldSelector", o.field_selector);
+  if (!o.resource_version.empty()) q.emplace_back("resourceVersion", o.resource_version);
+  if (!o.resource_version_match.empty()) q.emplace_back("resourceVersionMatch", o.resource_version_match);
+  if (o.limit > 0) q.emplace_back("limit", std::to_string(o.limit));
+  if (!o.continue_token.empty()) q.emplace_back("continue", o.continue_token);
+  if (o.timeout_seconds) q.emplace_back("timeoutSeconds", std::to_string(*o.timeout_seconds));
+  return q;
+}
+
+DynamicClient::DynamicClient(RestClient* rest, Discovery* discovery)
+    : rest_(rest), discovery_(discovery) {}
+
+StatusOr<std::string> DynamicClient::ResourcePath(const GroupVersionResource& gvr, std::string_view ns,
+                                                  std::string_view name, std::string_view subresource) {
+  if (gvr.version.empty() || gvr.resource.empty()) {
+    return absl::InvalidArgumentError("incomplete resource \"" + gvr.ToString() + "\"");
+  }
+  bool namespaced = !ns.empty();
+  if (discovery_ != nullptr) {
+    LIFEBOAT_ASSIGN_OR_RETURN(ApiResource r, discovery_->ResourceFor(gvr));
+    namespaced = r.namespaced;
+    if (!r.namespaced && !ns.empty()) {
+      return absl::InvalidArgumentError(gvr.ToString() + " is cluster-scoped; namespace \"" +
+                                        std::string(ns) + "\" given");
+    }
+    if (!subresource.empty() && !r.HasSubresource(subresource)) {
+      return absl::NotFoundError(gvr.ToString() + " has no subresource \"" + std::string(subresource) + "\"");
+    }
+  }
+  if (!subresource.empty() && name.empty()) {
+    return absl::InvalidArgumentError("a subresource needs an object name");
+  }
+  std::string path = gvr.group.empty() ? "/api/" + EscapeSegment(gvr.version)
+                                       : "/apis/" + EscapeSegment(gvr.group) + "/" + EscapeSegment(gvr.version);
+  if (namespaced && !ns.empty()) path += "/namespaces/" + EscapeSegment(ns);
+  path += "/" + EscapeSegment(gvr.resource);
+  if (!name.empty()) path += "/" + EscapeSegment(name);
+  if (!subresource.empty()) path += "/" + EscapeSegment(subresource);
+  return path;
+}
+
+StatusOr<boost::json::value> DynamicClient::DoJson(RestRequest request, std::string_view what) {
+  auto resp = rest_->Do(request);
+  if (!resp.ok()) return Annotate(resp.status(), what);
+  for (const auto& w : resp->warnings) LB_LOG_WARN("{}: server warning: {}", what, w);
+  auto parsed = ParseJson(resp->body);
+  if (!parsed.ok()) return Annotate(parsed.status(), what);
+  return parsed;
+}
+
+StatusOr<boost::json::value> DynamicClient::Get(const GroupVersionResource& gvr, std::string_view ns,
+                                                std::string_view name, const GetOptions& options) {
+  if (name.empty()) return absl::InvalidArgumentError("get " + gvr.ToString() + ": empty name");
+  RestRequest req;
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns, name));
+  if (!options.resource_version.empty()) req.query.emplace_back("resourceVersion", options.resource_version);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "get " + Describe(gvr, ns, name));
+}
+
+StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::string_view ns,
+                                       const ListOptions& options) {
+  RestRequest req;
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns));
+  req.query = ListQuery(options);
+  req.cancel = options.cancel;
+  LIFEBOAT_ASSIGN_OR_RETURN(boost::json::value list, DoJson(std::move(req), "list " + Describe(gvr, ns, "")));
+  auto* o = list.if_object();
+  if (o == nullptr) return absl::DataLossError("list " + gvr.ToString() + ": answer is not an object");
+  ListPage page;
+  page.resource_version = JsonString(list, {"metadata", "resourceVersion"}).value_or("");
+  page.continue_token = JsonString(list, {"metadata", "continue"}).value_or("");
+  page.remaining_item_count = JsonInt(list, {"metadata", "remainingItemCount"});
+  page.kind = JsonString(list, {"kind"}).value_or("");
+  page.api_version = JsonString(list, {"apiVersion"}).value_or("");
+  if (auto it = o->find("items"); it != o->end()) {
+    if (it->value().is_array()) {
+      page.items = std::move(it->value().get_array());
+      FillItemTypes(page);
+    } else if (!it->value().is_null()) {
+      return absl::DataLossError("list " + gvr.ToString() + ": items is not an array");
+    }
+  }
+  return page;
+}
+
+StatusOr<boost::json::value> DynamicClient::Create(const GroupVersionResource& gvr, std::string_view ns,
+                                                   const boost::json::value& obj, const WriteOptions& options) {
+  std::string_view target_ns = ns.empty() ? ObjectNamespace(obj) : ns;
+  RestRequest req;
+  req.method = "POST";
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, target_ns));
+  AddWriteQuery(req, options.dry_run, options.field_manager, options.field_validation);
+  req.content_type = "application/json";
+  req.body = boost::json::serialize(obj);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "create " + Describe(gvr, target_ns, ObjectName(obj)));
+}
+
+StatusOr<boost::json::value> DynamicClient::Update(const GroupVersionResource& gvr, std::string_view ns,
+                                                   const boost::json::value& obj, const WriteOptions& options) {
+  std::string_view name = ObjectName(obj);
+  if (name.empty()) return absl::InvalidArgumentError("update " + gvr.ToString() + ": object has no name");
+  return UpdateSubresource(gvr, ns.empty() ? ObjectNamespace(obj) : ns, name, "", obj, options);
+}
+
+StatusOr<boost::json::value> DynamicClient::UpdateStatus(const GroupVersionResource& gvr, std::string_view ns,
+                                                         const boost::json::value& obj,
+                                                         const WriteOptions& options) {
+  std::string_view name = ObjectName(obj);
+  if (name.empty()) return absl::InvalidArgumentError("update status: object has no name");
+  return UpdateSubresource(gvr, ns.empty() ? ObjectNamespace(obj) : ns, name, "status", obj, options);
+}
+
+StatusOr<boost::json::value> DynamicClient::Patch(const GroupVersionResource& gvr, std::string_view ns,
+                                                  std::string_view name, PatchType type,
+                                                  std::string_view patch, const PatchOptions& options,
+                                                  std::string_view subresource) {
+  if (name.empty()) return absl::InvalidArgumentError("patch " + gvr.ToString() + ": empty name");
+  if (type == PatchType::kApply && options.field_manager.empty()) {
+    return absl::InvalidArgumentError("server-side apply needs a field manager");
+  }
+  RestRequest req;
+  req.method = "PATCH";
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns, name, subresource));
+  AddWriteQuery(req, options.dry_run, options.field_manager, options.field_validation);
+  if (options.force && type == PatchType::kApply) req.query.emplace_back("force", "true");
+  req.content_type = PatchContentType(type);
+  req.body = std::string(patch);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "patch " + Describe(gvr, ns, name));
+}
+
+StatusOr<boost::json::value> DynamicClient::Delete(const GroupVersionResource& gvr, std::string_view ns,
+                                                   std::string_view name, const DeleteOptions& options) {
+  if (name.empty()) return absl::InvalidArgumentError("delete " + gvr.ToString() + ": empty name");
+  RestRequest req;
+  req.method = "DELETE";
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns, name));
+  if (options.dry_run) req.query.emplace_back("dryRun", "All");
+  req.content_type = "application/json";
+  req.body = DeleteOptionsBody(options);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "delete " + Describe(gvr, ns, name));
+}
+
+StatusOr<boost::json::value> DynamicClient::DeleteCollection(const GroupVersionResource& gvr,
+                                                             std::string_view ns,
+                                                             const DeleteOptions& options,
+                                                             const ListOptions& list_options) {
+  RestRequest req;
+  req.method = "DELETE";
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns));
+  req.query = ListQuery(list_options);
+  if (options.dry_run) req.query.emplace_back("dryRun", "All");
+  req.content_type = "application/json";
+  req.body = DeleteOptionsBody(options);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "deletecollection " + Describe(gvr, ns, ""));
+}
+
+StatusOr<boost::json::value> DynamicClient::GetSubresource(const GroupVersionResource& gvr,
+                                                           std::string_view ns, std::string_view name,
+                                                           std::string_view subresource,
+                                                           const GetOptions& options) {
+  RestRequest req;
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns, name, subresource));
+  if (!options.resource_version.empty()) req.query.emplace_back("resourceVersion", options.resource_version);
+  req.cancel = options.cancel;
+  return DoJson(std::move(req), "get " + Describe(gvr, ns, name) + "/" + std::string(subresource));
+}
+
+StatusOr<boost::json::value> DynamicClient::UpdateSubresource(const GroupVersionResource& gvr,
+                                                              std::string_view ns, std::string_view name,
+                                                              std::string_view subresource,
+                                                              const boost::json::value& obj,
+                                                              const WriteOptions& options) {
+  if (name.empty()) return absl::InvalidArgumentError("update " + gvr.ToString() + ": empty name");
+  RestRequest req;
+  req.method = "PUT";
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns, name, subresource));
+  AddWriteQuery(req, options.dry_run, options.field_manager, options.field_validation);
+  req.content_type = "application/json";
+  req.body = boost::json::serialize(obj);
+  req.cancel = options.cancel;
+  std::string what = "update " + Describe(gvr, ns, name);
+  if (!subresource.empty()) what += "/" + std::string(subresource);
+  return DoJson(std::move(req), what);
+}
+
+}  // namespace lifeboat::kube

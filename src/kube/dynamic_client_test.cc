@@ -1,0 +1,347 @@
+#include "lifeboat/kube/dynamic_client.h"
+
+#include <map>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lifeboat/common/json.h"
+#include "lifeboat/kube/object.h"
+#include "src/kube/testing/fake_rest_client.h"
+
+namespace lifeboat::kube {
+namespace {
+
+using ::lifeboat::kube::testing::AddDiscovery;
+using ::lifeboat::kube::testing::FakeRestClient;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+const GroupVersionResource kConfigMaps{"", "v1", "configmaps"};
+const GroupVersionResource kDeployments{"apps", "v1", "deployments"};
+const GroupVersionResource kNamespaces{"", "v1", "namespaces"};
+const GroupVersionResource kPods{"", "v1", "pods"};
+
+boost::json::value Obj(std::string_view text) { return *ParseJson(text); }
+
+boost::json::value ConfigMap(std::string ns, std::string name, int rv) {
+  boost::json::object o;
+  o["metadata"] = {{"name", boost::json::string(name)},
+                   {"namespace", boost::json::string(ns)},
+                   {"resourceVersion", boost::json::string(std::to_string(rv))}};
+  return o;
+}
+
+class DynamicClientTest : public ::testing::Test {
+ protected:
+  DynamicClientTest() : discovery_(&fake_), client_(&fake_, &discovery_) { AddDiscovery(fake_); }
+  // Answers every request to `path` with `body` and returns the recorded requests later.
+  void Serve(const std::string& method, const std::string& path, std::string body = R"({"kind":"X"})") {
+    fake_.OnJson(method, path, std::move(body));
+  }
+  FakeRestClient::Recorded Last() { return fake_.requests().back(); }
+
+  FakeRestClient fake_;
+  Discovery discovery_;
+  DynamicClient client_;
+};
+
+TEST_F(DynamicClientTest, PathsFollowDiscovery) {
+  EXPECT_EQ(*client_.ResourcePath(kConfigMaps, "ns1", "cm1"), "/api/v1/namespaces/ns1/configmaps/cm1");
+  EXPECT_EQ(*client_.ResourcePath(kConfigMaps, ""), "/api/v1/configmaps");  // all namespaces
+  EXPECT_EQ(*client_.ResourcePath(kDeployments, "ns1", "d", "scale"),
+            "/apis/apps/v1/namespaces/ns1/deployments/d/scale");
+  EXPECT_EQ(*client_.ResourcePath(kNamespaces, "", "kube-system"), "/api/v1/namespaces/kube-system");
+  EXPECT_EQ(client_.ResourcePath(kNamespaces, "ns1", "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_.ResourcePath(kConfigMaps, "ns1", "x", "scale").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_.ResourcePath({"apps", "v1", "widgets"}, "ns1").status().code(), absl::StatusCode::kNotFound);
+  // A name cannot leave its path segment.
+  EXPECT_EQ(*client_.ResourcePath(kConfigMaps, "ns1", "a/../b c"), "/api/v1/namespaces/ns1/configmaps/a%2F..%2Fb%20c");
+  // Without discovery: namespaced iff a namespace is given.
+  DynamicClient bare(&fake_, nullptr);
+  EXPECT_EQ(*bare.ResourcePath({"example.com", "v1", "widgets"}, "ns1", "w"),
+            "/apis/example.com/v1/namespaces/ns1/widgets/w");
+}
+
+TEST_F(DynamicClientTest, GetAndErrors) {
+  Serve("GET", "/api/v1/namespaces/ns1/configmaps/cm1", R"({"kind":"ConfigMap","metadata":{"name":"cm1"}})");
+  auto got = client_.Get(kConfigMaps, "ns1", "cm1", {.resource_version = "0"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(ObjectName(*got), "cm1");
+  EXPECT_THAT(Last().Query("resourceVersion"), Optional(std::string("0")));
+  auto missing = client_.Get(kConfigMaps, "ns1", "nope");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("get configmaps.v1 ns1/nope"));
+}
+
+TEST_F(DynamicClientTest, CreateUpdateAndStatusWithWriteOptions) {
+  Serve("POST", "/api/v1/namespaces/ns1/configmaps");
+  auto cm = ConfigMap("ns1", "cm1", 5);
+  WriteOptions w{.dry_run = true, .field_manager = "lifeboat", .field_validation = "Strict"};
+  ASSERT_TRUE(client_.Create(kConfigMaps, "", cm, w).ok());
+  auto r = Last();
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(*ParseJson(r.body), cm);
+  EXPECT_THAT(r.Query("dryRun"), Optional(std::string("All")));
+  EXPECT_THAT(r.Query("fieldManager"), Optional(std::string("lifeboat")));
+  EXPECT_THAT(r.Query("fieldValidation"), Optional(std::string("Strict")));
+
+  Serve("PUT", "/api/v1/namespaces/ns1/configmaps/cm1");
+  ASSERT_TRUE(client_.Update(kConfigMaps, "", cm).ok());
+  EXPECT_FALSE(Last().Query("dryRun"));
+  Serve("PUT", "/apis/apps/v1/namespaces/ns1/deployments/d1/status");
+  ASSERT_TRUE(client_.UpdateStatus(kDeployments, "ns1", Obj(R"({"metadata":{"name":"d1"}})")).ok());
+  Serve("PUT", "/apis/apps/v1/namespaces/ns1/deployments/d1/scale");
+  ASSERT_TRUE(client_.UpdateSubresource(kDeployments, "ns1", "d1", "scale", Obj(R"({"spec":{"replicas":3}})")).ok());
+  Serve("GET", "/apis/apps/v1/namespaces/ns1/deployments/d1/scale", R"({"kind":"Scale"})");
+  auto scale = client_.GetSubresource(kDeployments, "ns1", "d1", "scale");
+  ASSERT_TRUE(scale.ok());
+  EXPECT_EQ(ObjectKind(*scale), "Scale");
+  // Nameless objects are refused before anything is sent.
+  EXPECT_EQ(client_.Update(kConfigMaps, "ns1", Obj("{}")).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DynamicClientTest, PatchTypes) {
+  Serve("PATCH", "/apis/apps/v1/namespaces/ns1/deployments/d1");
+  struct Case {
+    PatchType type;
+    std::string content_type;
+  };
+  for (const Case& c : {Case{PatchType::kMerge, "application/merge-patch+json"},
+                        Case{PatchType::kJson, "application/json-patch+json"},
+                        Case{PatchType::kStrategicMerge, "application/strategic-merge-patch+json"},
+                        Case{PatchType::kApply, "application/apply-patch+yaml"}}) {
+    PatchOptions o{.field_manager = "lb", .force = true};
+    ASSERT_TRUE(client_.Patch(kDeployments, "ns1", "d1", c.type, R"({"a":1})", o).ok());
+    auto r = Last();
+    EXPECT_EQ(r.content_type, c.content_type);
+    EXPECT_EQ(r.body, R"({"a":1})");
+    EXPECT_THAT(r.Query("fieldManager"), Optional(std::string("lb")));
+    EXPECT_EQ(r.Query("force").has_value(), c.type == PatchType::kApply);
+  }
+  EXPECT_EQ(client_.Patch(kDeployments, "ns1", "d1", PatchType::kApply, "{}").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Serve("PATCH", "/api/v1/namespaces/ns1/pods/p1/status");
+  ASSERT_TRUE(client_.Patch(kPods, "ns1", "p1", PatchType::kMerge, "{}", {.dry_run = true}, "status").ok());
+  EXPECT_THAT(Last().Query("dryRun"), Optional(std::string("All")));
+}
+
+TEST_F(DynamicClientTest, DeleteOptionsGoInTheBody) {
+  Serve("DELETE", "/api/v1/namespaces/ns1/configmaps/cm1", R"({"kind":"Status","status":"Success"})");
+  DeleteOptions d{.propagation_policy = "Foreground",
+                  .precondition_uid = "u-1",
+                  .precondition_resource_version = "42",
+                  .grace_period_seconds = 0,
+                  .dry_run = true};
+  ASSERT_TRUE(client_.Delete(kConfigMaps, "ns1", "cm1", d).ok());
+  auto r = Last();
+  EXPECT_EQ(*ParseJson(r.body), Obj(R"({"kind":"DeleteOptions","apiVersion":"v1",
+      "propagationPolicy":"Foreground","preconditions":{"uid":"u-1","resourceVersion":"42"},
+      "gracePeriodSeconds":0,"dryRun":["All"]})"));
+  EXPECT_THAT(r.Query("dryRun"), Optional(std::string("All")));
+
+  Serve("DELETE", "/api/v1/namespaces/ns1/configmaps", R"({"kind":"ConfigMapList","items":[]})");
+  ASSERT_TRUE(client_.DeleteCollection(kConfigMaps, "ns1", {}, {.label_selector = "app=x"}).ok());
+  r = Last();
+  EXPECT_THAT(r.Query("labelSelector"), Optional(std::string("app=x")));
+  EXPECT_EQ(*ParseJson(r.body), Obj(R"({"kind":"DeleteOptions","apiVersion":"v1"})"));
+}
+
+TEST_F(DynamicClientTest, ListPageFillsItemTypes) {
+  Serve("GET", "/apis/apps/v1/deployments", R"({"kind":"DeploymentList","apiVersion":"apps/v1",
+    "metadata":{"resourceVersion":"77","continue":"c1","remainingItemCount":3},
+    "items":[{"metadata":{"name":"a","namespace":"x"}},{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"b"}}]})");
+  auto page = client_.List(kDeployments, "", {.label_selector = "a=b", .field_selector = "metadata.name=a",
+                                              .limit = 2, .continue_token = "c0"});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->resource_version, "77");
+  EXPECT_EQ(page->continue_token, "c1");
+  EXPECT_THAT(page->remaining_item_count, Optional(3));
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(ObjectKind(page->items[0]), "Deployment");
+  EXPECT_EQ(ObjectApiVersion(page->items[0]), "apps/v1");
+  auto r = Last();
+  EXPECT_THAT(r.Query("limit"), Optional(std::string("2")));
+  EXPECT_THAT(r.Query("continue"), Optional(std::string("c0")));
+  EXPECT_THAT(r.Query("labelSelector"), Optional(std::string("a=b")));
+  EXPECT_THAT(r.Query("fieldSelector"), Optional(std::string("metadata.name=a")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pager.
+
+// A paged list endpoint over `items`; continue tokens are "<generation>:<offset>" and tokens of
+// an older generation expire (410) once `Compact()` was called.
+class FakeListServer {
+ public:
+  FakeListServer(FakeRestClient& fake, std::string path) {
+    fake.On("GET", path, [this](const RestRequest& r) { return Serve(r); });
+  }
+  void Add(boost::json::value item) {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.push_back(std::move(item));
+    ++rv_;
+  }
+  void Compact() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+  }
+  // Compacts when the page at `offset` is requested (once).
+  void CompactBeforeOffset(size_t offset) { compact_at_ = offset; }
+
+ private:
+  StatusOr<RestResponse> Serve(const RestRequest& r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t limit = items_.size(), offset = 0;
+    for (const auto& [k, v] : r.query) {
+      if (k == "limit") limit = std::stoul(v);
+      if (k == "continue") {
+        auto colon = v.find(':');
+        if (std::stoi(v.substr(0, colon)) != generation_) {
+          return FakeRestClient::Error(410, "Expired", "The provided continue parameter is too old");
+        }
+        offset = std::stoul(v.substr(colon + 1));
+      }
+    }
+    if (compact_at_ && *compact_at_ == offset) {
+      compact_at_.reset();
+      ++generation_;
+      return FakeRestClient::Error(410, "Expired", "The provided continue parameter is too old");
+    }
+    boost::json::object list{{"kind", "ConfigMapList"}, {"apiVersion", "v1"}};
+    boost::json::array page;
+    for (size_t i = offset; i < items_.size() && i < offset + limit; ++i) page.push_back(items_[i]);
+    boost::json::object md{{"resourceVersion", std::to_string(rv_)}};
+    if (offset + limit < items_.size()) {
+      md["continue"] = boost::json::string(std::to_string(generation_) + ":" + std::to_string(offset + limit));
+    }
+    list["metadata"] = std::move(md);
+    list["items"] = std::move(page);
+    return FakeRestClient::Json(boost::json::serialize(list));
+  }
+
+  std::mutex mu_;
+  std::vector<boost::json::value> items_;
+  int rv_ = 100;
+  int generation_ = 0;
+  std::optional<size_t> compact_at_;
+};
+
+class PagerTest : public DynamicClientTest {
+ protected:
+  PagerTest() : server_(fake_, "/api/v1/namespaces/ns1/configmaps") {
+    for (int i = 0; i < 1234; ++i) server_.Add(ConfigMap("ns1", "cm-" + std::to_string(i), i));
+  }
+  FakeListServer server_;
+};
+
+TEST_F(PagerTest, StreamsPagesOfTheRequestedSize) {
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> names;
+  auto result = ListAllPages(client_, kConfigMaps, "ns1", {}, [&](boost::json::array& items) {
+    page_sizes.push_back(items.size());
+    for (auto& i : items) names.emplace_back(ObjectName(i));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(page_sizes, ::testing::ElementsAre(500, 500, 234));
+  ASSERT_EQ(names.size(), 1234u);
+  EXPECT_EQ(names[777], "cm-777");
+  EXPECT_EQ(result->items, 1234);
+  EXPECT_EQ(result->pages, 3);
+  EXPECT_FALSE(result->restarted);
+  EXPECT_EQ(result->resource_version, "1334");
+  for (const auto& r : fake_.RequestsTo("GET", "/api/v1/namespaces/ns1/configmaps")) {
+    EXPECT_THAT(r.Query("limit"), Optional(std::string("500")));
+  }
+}
+
+TEST_F(PagerTest, ExpiredContinueRestartsOnceWithoutDuplicates) {
+  server_.CompactBeforeOffset(1000);
+  // Objects created while listing: one lands in the restarted list.
+  server_.Add(ConfigMap("ns1", "late", 2000));
+  std::multiset<std::string> seen;
+  auto result = ListAll(client_, kConfigMaps, "ns1", {.page_size = 250}, [&](boost::json::value&& item) {
+    seen.insert(ObjectKey(item));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->restarted);
+  EXPECT_EQ(seen.size(), 1235u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "duplicates";
+  EXPECT_EQ(result->items, 1235);
+  EXPECT_EQ(result->skipped_duplicates, 1000);
+  // After the restart the list begins again without a continue token.
+  auto requests = fake_.RequestsTo("GET", "/api/v1/namespaces/ns1/configmaps");
+  ASSERT_EQ(requests.size(), 5u + 5u);
+  EXPECT_TRUE(requests[4].Query("continue").has_value());
+  EXPECT_FALSE(requests[5].Query("continue").has_value());
+}
+
+TEST_F(PagerTest, SecondExpiryIsReturned) {
+  server_.CompactBeforeOffset(500);
+  int calls = 0;
+  auto result = ListAllPages(client_, kConfigMaps, "ns1", {}, [&](boost::json::array&) {
+    // The restarted list's first page holds only duplicates (not delivered); expire again later.
+    if (++calls == 2) server_.CompactBeforeOffset(1000);
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(PagerTest, OnRestartHandsDuplicatesToTheCaller) {
+  server_.CompactBeforeOffset(500);
+  int restarts = 0;
+  int64_t delivered = 0;
+  ListAllOptions o;
+  o.on_restart = [&] { ++restarts; };
+  auto result = ListAll(client_, kConfigMaps, "ns1", o, [&](boost::json::value&&) {
+    ++delivered;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(restarts, 1);
+  EXPECT_EQ(delivered, 500 + 1234);
+  EXPECT_EQ(result->skipped_duplicates, 0);
+}
+
+TEST_F(PagerTest, CallbackErrorStopsTheList) {
+  int pages = 0;
+  auto result = ListAllPages(client_, kConfigMaps, "ns1", {}, [&](boost::json::array&) {
+    ++pages;
+    return absl::DataLossError("disk full");
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(pages, 1);
+}
+
+TEST_F(PagerTest, CancelledBeforeTheNextPage) {
+  CancellationSource source;
+  ListAllOptions o;
+  o.list.cancel = source.token();
+  auto result = ListAllPages(client_, kConfigMaps, "ns1", o, [&](boost::json::array&) {
+    source.Cancel("stop");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ObjectTest, MetadataAccessors) {
+  auto o = Obj(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"n",
+    "uid":"u","resourceVersion":"9","labels":{"a":"1","bad":2},"annotations":{"x":"y"},
+    "ownerReferences":[{"apiVersion":"v1","kind":"K","name":"o","uid":"ou","controller":true}]}})");
+  EXPECT_EQ(ObjectKey(o), "n/d");
+  EXPECT_EQ(ObjectUid(o), "u");
+  EXPECT_EQ(ObjectResourceVersion(o), "9");
+  EXPECT_EQ(ObjectLabels(o), (std::map<std::string, std::string>{{"a", "1"}}));
+  EXPECT_EQ(ObjectAnnotations(o).at("x"), "y");
+  auto refs = ObjectOwnerReferences(o);
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_TRUE(refs[0].controller);
+  EXPECT_EQ(refs[0].uid, "ou");
+  EXPECT_EQ(ObjectKey(Obj(R"({"metadata":{"name":"cluster-wide"}})")), "cluster-wide");
+  EXPECT_EQ(ObjectName(Obj("[1]")), "");
+}
+
+}  // namespace
+}  // namespace lifeboat::kube
