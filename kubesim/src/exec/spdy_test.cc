@@ -217,9 +217,16 @@ class SpdySessionTest : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     EXPECT_TRUE(h->empty());
   }
+  // The session may send its SYN_REPLY before the stream callback has run: wait for it.
   uint32_t Opened(const std::string& type) {
-    std::lock_guard lock(mu_);
-    return opened_.count(type) ? opened_[type] : 0;
+    for (int i = 0; i < 2000; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (opened_.count(type)) return opened_[type];
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return 0;
   }
 
   std::unique_ptr<FdConnection> conn_;
