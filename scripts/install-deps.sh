@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libarchive-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
+  libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-botocore python3-yaml
   openssl procps
