@@ -291,6 +291,66 @@ TEST(RestConfigTest, ValidationErrors) {
   EXPECT_THAT(missing_cluster.status().message(), HasSubstr("cluster \"gone\" was not found"));
 }
 
+TEST(RestConfigTest, ImpersonationFromTheKubeconfigUser) {
+  auto rc = LoadInline(WithUser(
+      "{token: t, as: alice, as-uid: '42', as-groups: [dev, ops], "
+      "as-user-extra: {scopes: [view, edit]}}"));
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  EXPECT_EQ(rc->impersonate.user, "alice");
+  EXPECT_EQ(rc->impersonate.uid, "42");
+  EXPECT_THAT(rc->impersonate.groups, ::testing::ElementsAre("dev", "ops"));
+  EXPECT_THAT(rc->impersonate.extra["scopes"], ::testing::ElementsAre("view", "edit"));
+  EXPECT_THAT(rc->Redacted(), HasSubstr("as=alice"));
+  EXPECT_THAT(LoadInline(WithUser("{as-groups: dev}")).status().message(),
+              HasSubstr("as-groups must be a list of strings"));
+}
+
+TEST(RestConfigTest, KubectlFlagsOverrideTheKubeconfig) {
+  fs::path dir = MakeTempDir();
+  WriteTextFile(dir / "ca.pem", "CA FROM FLAG");
+  KubeconfigOptions o = WithEnv(kAllFiles);
+  o.overrides.server = "https://flag.example.com:443";
+  o.overrides.token = "flag-token";
+  o.overrides.certificate_authority = (dir / "ca.pem").string();
+  o.overrides.as = "bob";
+  o.overrides.as_groups = {"g1"};
+  auto rc = LoadKubeconfig(o);
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  EXPECT_EQ(rc->server, "https://flag.example.com:443");
+  EXPECT_EQ(rc->bearer_token, "flag-token");
+  EXPECT_TRUE(rc->bearer_token_file.empty());
+  EXPECT_EQ(rc->tls.ca_pem, "CA FROM FLAG");
+  EXPECT_EQ(rc->impersonate.user, "bob");
+  EXPECT_EQ(rc->context_name, "ctx-a");  // the rest still comes from the file
+
+  // --insecure-skip-tls-verify drops the file's CA instead of conflicting with it.
+  KubeconfigOptions insecure = WithEnv(kAllFiles);
+  insecure.overrides.insecure_skip_tls_verify = true;
+  auto rc2 = LoadKubeconfig(insecure);
+  ASSERT_TRUE(rc2.ok()) << rc2.status();
+  EXPECT_TRUE(rc2->tls.insecure_skip_verify);
+  EXPECT_TRUE(rc2->tls.ca_pem.empty());
+
+  // -s with no kubeconfig at all.
+  KubeconfigOptions bare;
+  bare.kubeconfig_env = "";
+  bare.default_path = dir / "none";
+  bare.overrides.server = "https://10.0.0.1:6443";
+  bare.overrides.token = "t";
+  auto rc3 = LoadKubeconfig(bare);
+  ASSERT_TRUE(rc3.ok()) << rc3.status();
+  EXPECT_EQ(rc3->server, "https://10.0.0.1:6443");
+  EXPECT_EQ(rc3->namespace_name, "default");
+
+  KubeconfigOptions groups_only = WithEnv(kAllFiles);
+  groups_only.overrides.as_groups = {"g1"};
+  EXPECT_THAT(LoadKubeconfig(groups_only).status().message(), HasSubstr("needs a user"));
+  KubeconfigOptions missing_ca = WithEnv(kAllFiles);
+  missing_ca.overrides.certificate_authority = "/no/such/ca.pem";
+  EXPECT_THAT(LoadKubeconfig(missing_ca).status().message(),
+              HasSubstr("unable to read certificate-authority /no/such/ca.pem"));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 TEST(InClusterTest, FromFakeMountDir) {

@@ -1,6 +1,10 @@
 #include "lifeboat/kube/dynamic_client.h"
 
 #include <cctype>
+#include <optional>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/stream_parser.hpp>
 
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
@@ -83,9 +87,10 @@ void FillItemTypes(ListPage& page) {
   for (auto& item : page.items) {
     auto* o = item.if_object();
     if (o == nullptr) continue;
-    if (!o->contains("kind")) (*o)["kind"] = boost::json::string(kind);
+    // emplace builds the strings in the object's own storage (the page's arena).
+    if (!o->contains("kind")) o->emplace("kind", kind);
     if (!o->contains("apiVersion") && !page.api_version.empty()) {
-      (*o)["apiVersion"] = boost::json::string(page.api_version);
+      o->emplace("apiVersion", std::string_view(page.api_version));
     }
   }
 }
@@ -161,23 +166,66 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns));
   req.query = ListQuery(options);
   req.cancel = options.cancel;
-  LIFEBOAT_ASSIGN_OR_RETURN(boost::json::value list, DoJson(std::move(req), "list " + Describe(gvr, ns, "")));
+  const std::string what = "list " + Describe(gvr, ns, "");
+  // The page is parsed as it arrives (parse overlaps the transfer; no copy of the body) into
+  // one arena per page: a list page is hundreds of small objects, and an arena turns their
+  // thousands of allocations into a few.
+  boost::json::parse_options popts;
+  popts.max_depth = JsonLimits{}.max_depth;
+  std::optional<boost::json::stream_parser> parser;
+  boost::system::error_code parse_error;
+  size_t parsed_bytes = 0;
+  auto reset = [&] {
+    parser.emplace(boost::json::storage_ptr(), popts);
+    parser->reset(boost::json::make_shared_resource<boost::json::monotonic_resource>());
+    parse_error = {};
+    parsed_bytes = 0;
+  };
+  reset();
+  req.on_body = [&](std::string_view chunk) {
+    parsed_bytes += chunk.size();
+    if (parsed_bytes > JsonLimits{}.max_bytes) {
+      parse_error = boost::json::error::exception;  // replaced by a clear message below
+      return false;
+    }
+    parser->write(chunk.data(), chunk.size(), parse_error);
+    return !parse_error;
+  };
+  req.on_body_restart = reset;
+  req.finite_stream = true;
+  auto resp = rest_->Do(req);
+  if (!resp.ok()) return Annotate(resp.status(), what);
+  for (const auto& w : resp->warnings) LB_LOG_WARN("{}: server warning: {}", what, w);
+  if (!parse_error) parser->finish(parse_error);
+  if (parsed_bytes > JsonLimits{}.max_bytes) {
+    return absl::ResourceExhaustedError(what + ": page larger than " +
+                                        std::to_string(JsonLimits{}.max_bytes) +
+                                        " bytes; use a smaller page size");
+  }
+  if (parse_error) {
+    return absl::InvalidArgumentError(what + ": invalid JSON near offset " +
+                                      std::to_string(parsed_bytes) + ": " + parse_error.message());
+  }
+  boost::json::value list = parser->release();
   auto* o = list.if_object();
-  if (o == nullptr) return absl::DataLossError("list " + gvr.ToString() + ": answer is not an object");
-  ListPage page;
+  if (o == nullptr) return absl::DataLossError(what + ": answer is not an object");
+  boost::json::array items(list.storage());  // same storage: the assignment below moves
+  if (auto it = o->find("items"); it != o->end()) {
+    if (it->value().is_array()) {
+      items = std::move(it->value().get_array());
+    } else if (!it->value().is_null()) {
+      return absl::DataLossError(what + ": items is not an array");
+    }
+  }
+  // Move-constructed, not assigned: the items stay in the page's arena (assigning across
+  // storages would copy every object to the heap).
+  ListPage page{.items = std::move(items)};
   page.resource_version = JsonString(list, {"metadata", "resourceVersion"}).value_or("");
   page.continue_token = JsonString(list, {"metadata", "continue"}).value_or("");
   page.remaining_item_count = JsonInt(list, {"metadata", "remainingItemCount"});
   page.kind = JsonString(list, {"kind"}).value_or("");
   page.api_version = JsonString(list, {"apiVersion"}).value_or("");
-  if (auto it = o->find("items"); it != o->end()) {
-    if (it->value().is_array()) {
-      page.items = std::move(it->value().get_array());
-      FillItemTypes(page);
-    } else if (!it->value().is_null()) {
-      return absl::DataLossError("list " + gvr.ToString() + ": items is not an array");
-    }
-  }
+  FillItemTypes(page);
   return page;
 }
 

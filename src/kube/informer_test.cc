@@ -12,6 +12,14 @@
 namespace lifeboat::kube {
 namespace {
 
+// Lists are streamed too (into the parser), so a watch is told apart by its query.
+bool IsWatch(const RestRequest& r) {
+  for (const auto& [k, v] : r.query) {
+    if (k == "watch") return true;
+  }
+  return false;
+}
+
 using ::lifeboat::kube::testing::AddDiscovery;
 using ::lifeboat::kube::testing::FakeRestClient;
 using ::testing::ElementsAre;
@@ -96,7 +104,7 @@ TEST_F(InformerTest, StoreOperationsCallHandlers) {
 
 TEST_F(InformerTest, ResyncPeriodCallsUpdateForEverything) {
   fake_.On("GET", kPath, [](const RestRequest& r) -> StatusOr<RestResponse> {
-    if (r.on_body) {
+    if (IsWatch(r)) {
       r.cancel.WaitFor(std::chrono::seconds(30));
       return Status(absl::CancelledError("cancelled"));
     }
@@ -127,7 +135,7 @@ TEST_F(InformerTest, FollowsListAndWatchAndDetectsDeletionsOnRelist) {
   std::atomic<int> lists{0};
   std::atomic<bool> waiting{false};
   fake_.On("GET", kPath, [&](const RestRequest& r) -> StatusOr<RestResponse> {
-    if (!r.on_body) {
+    if (!IsWatch(r)) {
       if (++lists == 1) {
         return FakeRestClient::Json(R"({"metadata":{"resourceVersion":"10"},"items":[
           {"metadata":{"name":"a","namespace":"ns1","resourceVersion":"9"}},

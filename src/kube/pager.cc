@@ -1,21 +1,53 @@
 // ListAll / ListAllPages: client-go's pager (k8s.io/client-go/tools/pager) with one difference:
 // when a continue token expires, client-go falls back to one unpaged list; Lifeboat restarts the
 // paged list (memory stays bounded) and skips objects already delivered.
+//
+// Skipping needs no set of everything delivered: the API server returns a paged list in key
+// order (namespace, then name: etcd's order), so the objects delivered before the restart are
+// exactly those at or before the last delivered key. The pager checks that order as it goes;
+// if a server breaks it, a restart delivers everything again and says so.
 
-#include <unordered_set>
+#include <string>
+#include <utility>
 
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/object.h"
 
 namespace lifeboat::kube {
+namespace {
+
+// An object's position in list order, borrowed from the object (valid while it lives).
+struct KeyView {
+  std::string_view ns, name;
+  auto operator<=>(const KeyView&) const = default;
+};
+
+KeyView KeyOf(const boost::json::value& item) { return {ObjectNamespace(item), ObjectName(item)}; }
+
+// The last key delivered, owned (the items themselves move on to the caller).
+struct LastKey {
+  std::string ns, name;
+  bool set = false;
+  KeyView view() const { return {ns, name}; }
+  void Assign(KeyView k) {
+    ns.assign(k.ns);
+    name.assign(k.name);
+    set = true;
+  }
+};
+
+}  // namespace
 
 StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
                                      std::string_view ns, const ListAllOptions& options,
                                      const PageCallback& on_page) {
   ListAllResult result;
   const bool dedupe = !options.on_restart;
-  std::unordered_set<std::string> delivered;
+  LastKey last;          // last key delivered
+  LastKey previous;      // last key seen (delivered or skipped), for the order check
+  bool ordered = true;   // every key so far was after the one before it
+  bool skipping = false; // after a restart: drop keys up to `last`
   ListOptions lo = options.list;
   lo.limit = options.page_size > 0 ? options.page_size : 500;
   lo.continue_token.clear();
@@ -33,6 +65,13 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
         lo.resource_version.clear();
         lo.resource_version_match.clear();
         if (options.on_restart) options.on_restart();
+        if (dedupe && !ordered) {
+          LB_LOG_WARN("list {}: the server's list was not in key order; objects delivered "
+                      "before the restart will be delivered again", gvr.ToString());
+          result.possible_duplicates = true;
+        }
+        skipping = dedupe && ordered && last.set;
+        previous = LastKey{};
         continue;
       }
       return page.status();
@@ -41,16 +80,35 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
     result.resource_version = page->resource_version;
     boost::json::array& items = page->items;
     if (dedupe) {
-      boost::json::array fresh;
-      fresh.reserve(items.size());
-      for (auto& item : items) {
-        if (delivered.insert(ObjectKey(item)).second) {
-          fresh.push_back(std::move(item));
-        } else {
-          ++result.skipped_duplicates;
+      KeyView prev = previous.view();
+      bool have_prev = previous.set;
+      size_t keep = 0;
+      for (size_t i = 0; i < items.size(); ++i) {
+        KeyView key = KeyOf(items[i]);
+        if (have_prev && !(prev < key)) {
+          if (result.restarted && ordered) {
+            // Skipping by order after the restart would be wrong: give up rather than lose
+            // or repeat objects silently.
+            return absl::FailedPreconditionError(
+                "list " + gvr.ToString() + ": the server's list is not in key order, so the " +
+                "expired list cannot be resumed exactly; list again");
+          }
+          ordered = false;
         }
+        prev = key;
+        have_prev = true;
+        if (skipping && key <= last.view()) {
+          ++result.skipped_duplicates;
+          continue;
+        }
+        skipping = false;
+        if (keep != i) items[keep] = std::move(items[i]);
+        ++keep;
       }
-      items = std::move(fresh);
+      // `prev` still points into the page's last item (moved or not, its strings stay put).
+      if (have_prev) previous.Assign(prev);
+      items.resize(keep);
+      if (keep > 0) last.Assign(KeyOf(items[keep - 1]));
     }
     result.items += static_cast<int64_t>(items.size());
     if (!items.empty()) LIFEBOAT_RETURN_IF_ERROR(on_page(items));

@@ -1,4 +1,5 @@
 #include "lifeboat/kube/pod_exec.h"
+#include "src/kube/impersonation.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -198,6 +199,7 @@ struct Request {
   bool insecure = false;
   std::string target;  // path and query
   std::string authorization;
+  std::vector<std::pair<std::string, std::string>> impersonation;  // Impersonate-* headers
   const ExecOptions* options = nullptr;
 };
 
@@ -340,6 +342,7 @@ class Attempt {
       r.set(bhttp::field::user_agent, "lifeboat");
       r.set(bhttp::field::sec_websocket_protocol, std::string(kV5) + ", " + std::string(kV4));
       if (!req_.authorization.empty()) r.set(bhttp::field::authorization, req_.authorization);
+      for (const auto& [name, value] : req_.impersonation) r.insert(name, value);
     }));
     ws_.read_message_max(kMaxMessage);
     ws_.binary(true);
@@ -599,6 +602,7 @@ StatusOr<ExecResult> PodExecutor::Exec(const ExecOptions& options) {
   req.insecure = impl_->config.tls.insecure_skip_verify;
   req.target = impl_->Target(options);
   req.options = &options;
+  req.impersonation = ImpersonationHeaders(impl_->config.impersonate);
   for (int attempt = 0;; ++attempt) {
     auto cred = impl_->credentials->Get();
     if (!cred.ok()) return Annotate(cred.status(), what + ": getting credentials");

@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/http/client.h"
+#include "src/kube/impersonation.h"
 #include "src/kube/rate_limiter.h"
 
 namespace lifeboat::kube {
@@ -227,6 +228,7 @@ class RestClientImpl : public RestClient {
   Status Init() {
     http_options_.ca.data = config_.tls.ca_pem;
     http_options_.insecure_skip_verify = config_.tls.insecure_skip_verify;
+    http_options_.accept_gzip = !config_.disable_compression;
     http_options_.tls_server_name = config_.tls.server_name;
     http_options_.proxy_url = config_.proxy_url;
     http_options_.user_agent = options_.user_agent;
@@ -311,6 +313,7 @@ RestClientImpl::Attempt RestClientImpl::Send(const RestRequest& request, const s
     r.headers.emplace_back("Authorization",
                            "Basic " + absl::Base64Escape(cred.username + ":" + cred.password));
   }
+  for (auto& h : ImpersonationHeaders(config_.impersonate)) r.headers.push_back(std::move(h));
   if (!request.accept.empty()) r.headers.emplace_back("Accept", request.accept);
   if (!request.content_type.empty()) r.headers.emplace_back("Content-Type", request.content_type);
   r.headers.emplace_back("User-Agent", options_.user_agent);
@@ -382,7 +385,7 @@ StatusOr<RestResponse> RestClientImpl::Do(const RestRequest& request) {
   std::optional<std::chrono::milliseconds> timeout;
   if (request.timeout.count() > 0) {
     timeout = request.timeout;
-  } else if (!request.on_body && options_.timeout.count() > 0) {
+  } else if ((!request.on_body || request.finite_stream) && options_.timeout.count() > 0) {
     timeout = options_.timeout;
   }
   // The timeout bounds the whole exchange, retries and backoff included (as client-go's).
@@ -438,10 +441,12 @@ StatusOr<RestResponse> RestClientImpl::Do(const RestRequest& request) {
       }
       if (!RetriableHttpCode(http_status)) return WithAttempts(error, attempts);
     }
-    if (error.code() != absl::StatusCode::kUnavailable || !idempotent || attempt.delivered ||
+    const bool resumable = !attempt.delivered || request.on_body_restart;
+    if (error.code() != absl::StatusCode::kUnavailable || !idempotent || !resumable ||
         retry >= options_.max_retries) {
       return WithAttempts(error, attempts);
     }
+    if (attempt.delivered) request.on_body_restart();
     last_error = error;
     Clock::Duration delay = Backoff(retry, error);
     if (timeout) delay = std::min<Clock::Duration>(delay, std::max<Clock::Duration>(deadline - clock_.Now(), Clock::Duration::zero()));

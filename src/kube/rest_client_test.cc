@@ -4,6 +4,11 @@
 
 #include "lifeboat/kube/rest_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -13,6 +18,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kubesim/src/pki/pki.h"
+#include "lifeboat/common/json.h"
+#include "lifeboat/kube/dynamic_client.h"
+#include "lifeboat/kube/object.h"
 #include "src/kube/kube_test_util.h"
 #include "src/kube/testing/kubesim_process.h"
 
@@ -427,6 +435,30 @@ TEST_F(RestClientAuthTest, ViewerMayReadButNotWrite) {
   EXPECT_EQ(ApiErrorOf(created.status())->reason, "Forbidden");
 }
 
+TEST_F(RestClientAuthTest, ImpersonationActsAsTheImpersonatedUser) {
+  // The admin impersonates a member of the viewers' group: reads pass, writes are refused in
+  // the impersonated user's name.
+  RestConfig as_viewer = ConfigOf(*kubesim_);
+  as_viewer.impersonate.user = "alice";
+  as_viewer.impersonate.groups = {"kubesim:viewers"};
+  auto alice = MakeClient(as_viewer);
+  ASSERT_NE(alice, nullptr);
+  auto listed = alice->Do(Get(kConfigMaps));
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  auto created = alice->Do(WithBody("POST", kConfigMaps, ConfigMapJson("as-alice", "x")));
+  ASSERT_EQ(created.status().code(), absl::StatusCode::kPermissionDenied) << created.status();
+  EXPECT_THAT(Msg(created.status()), HasSubstr("User \"alice\" cannot create"));
+
+  // A viewer may not impersonate anyone.
+  RestConfig viewer = ConfigOf(*kubesim_, "kubesim-viewer");
+  viewer.impersonate.user = "kubesim-admin";
+  auto sneaky = MakeClient(viewer);
+  ASSERT_NE(sneaky, nullptr);
+  auto denied = sneaky->Do(Get(kConfigMaps));
+  ASSERT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied) << denied.status();
+  EXPECT_THAT(Msg(denied.status()), HasSubstr("cannot impersonate resource \"users\""));
+}
+
 TEST_F(RestClientAuthTest, ClientCertificateIdentifiesTheUser) {
   const RestConfig base = ConfigOf(*kubesim_);
   auto admin = MakeClient(WithClientCert(base, IssueCert(*kubesim_, "alice", {"system:masters"})));
@@ -681,6 +713,121 @@ TEST(RestClientFaultTest, SlowRequestsCanBeCancelledOrTimeOut) {
   ASSERT_FALSE(timed_out.ok());
   EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kDeadlineExceeded) << timed_out.status();
   EXPECT_LT(RealClock().Now() - start2, std::chrono::seconds(2));
+}
+
+// A plain-HTTP server on loopback whose first answer breaks off in the middle of its body (a
+// dropped connection mid-list); later answers are whole.
+class TruncatingServer {
+ public:
+  explicit TruncatingServer(std::string body) : body_(std::move(body)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(fd_, 8), 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TruncatingServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int answers() const { return answers_; }
+
+ private:
+  void Serve() {
+    while (true) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      std::string request;
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      const bool truncate = answers_++ == 0;
+      std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                         std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n";
+      std::string out = head + (truncate ? body_.substr(0, body_.size() / 2) : body_);
+      EXPECT_EQ(write(c, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+      close(c);
+    }
+  }
+  std::string body_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> answers_{0};
+  std::thread thread_;
+};
+
+TEST(RestClientFaultTest, BrokenStreamIsRetriedOnlyWhenTheCallerCanRestart) {
+  const std::string body(64 * 1024, 'x');
+  RestConfig config;
+  config.bearer_token = "t";
+  {
+    TruncatingServer server(body);
+    config.server = server.url();
+    auto client = MakeClient(config);
+    ASSERT_NE(client, nullptr);
+    std::string got;
+    int restarts = 0;
+    RestRequest r = Get(kConfigMaps);
+    r.on_body = [&](std::string_view chunk) {
+      got.append(chunk);
+      return true;
+    };
+    r.on_body_restart = [&] {
+      ++restarts;
+      got.clear();
+    };
+    r.finite_stream = true;
+    auto resp = client->Do(r);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    EXPECT_EQ(restarts, 1);
+    EXPECT_EQ(server.answers(), 2);
+    EXPECT_EQ(got, body);
+  }
+  {
+    TruncatingServer server(body);
+    config.server = server.url();
+    auto client = MakeClient(config);
+    ASSERT_NE(client, nullptr);
+    RestRequest r = Get(kConfigMaps);
+    r.on_body = [](std::string_view) { return true; };
+    auto resp = client->Do(r);
+    EXPECT_EQ(resp.status().code(), absl::StatusCode::kUnavailable) << resp.status();
+    EXPECT_EQ(server.answers(), 1) << "a half-delivered stream without a restart hook is final";
+  }
+}
+
+TEST(RestClientFaultTest, ListPageBrokenMidStreamIsParsedAfreshOnRetry) {
+  json::array items;
+  for (int i = 0; i < 300; ++i) {
+    items.push_back(json::object{{"metadata", json::object{{"name", "cm-" + std::to_string(1000 + i)},
+                                                           {"namespace", "default"}}}});
+  }
+  json::object list{{"kind", "ConfigMapList"}, {"apiVersion", "v1"},
+                    {"metadata", json::object{{"resourceVersion", "42"}}}, {"items", items}};
+  TruncatingServer server(json::serialize(list));
+  RestConfig config;
+  config.bearer_token = "t";
+  config.server = server.url();
+  auto client = MakeClient(config);
+  ASSERT_NE(client, nullptr);
+  DynamicClient dynamic(client.get(), nullptr);
+  auto page = dynamic.List({"", "v1", "configmaps"}, "default", {});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(server.answers(), 2);
+  ASSERT_EQ(page->items.size(), 300u);
+  EXPECT_EQ(page->resource_version, "42");
+  EXPECT_EQ(ObjectName(page->items[299]), "cm-1299");
+  EXPECT_EQ(JsonString(page->items[0], {"kind"}).value_or(""), "ConfigMap");
 }
 
 }  // namespace

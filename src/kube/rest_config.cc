@@ -50,6 +50,18 @@ class Fields {
     }
     return out;
   }
+  // A list of strings (absent or null: empty).
+  StatusOr<std::vector<std::string>> Strings(std::string_view key) const {
+    std::vector<std::string> out;
+    const json::value* v = obj_.if_contains(key);
+    if (v == nullptr || v->is_null()) return out;
+    if (!v->is_array()) return TypeError(key, "a list of strings");
+    for (const json::value& e : v->as_array()) {
+      if (!e.is_string()) return TypeError(key, "a list of strings");
+      out.emplace_back(e.as_string());
+    }
+    return out;
+  }
   const json::value* Find(std::string_view key) const { return obj_.if_contains(key); }
   Status TypeError(std::string_view key, std::string_view want) const {
     return absl::InvalidArgumentError(kind_ + " \"" + name_ + "\": " + std::string(key) +
@@ -187,10 +199,16 @@ Status ApplyUser(const Kubeconfig::Entry& entry, const std::string& name, RestCo
   Fields f(entry.value, "user", name);
   const json::value* ap = f.Find("auth-provider");
   if (ap != nullptr && !ap->is_null()) return AuthProviderError(f, name);
-  if (f.Find("as") != nullptr || f.Find("as-groups") != nullptr || f.Find("as-uid") != nullptr) {
-    return absl::UnimplementedError("user \"" + name +
-                                    "\": impersonation (as, as-groups, as-uid) "
-                                    "is not supported yet");
+  LIFEBOAT_ASSIGN_OR_RETURN(rc->impersonate.user, f.String("as"));
+  LIFEBOAT_ASSIGN_OR_RETURN(rc->impersonate.uid, f.String("as-uid"));
+  LIFEBOAT_ASSIGN_OR_RETURN(rc->impersonate.groups, f.Strings("as-groups"));
+  if (const json::value* extra = f.Find("as-user-extra"); extra != nullptr && !extra->is_null()) {
+    if (!extra->is_object()) return f.TypeError("as-user-extra", "a map of string lists");
+    Fields extras(extra->as_object(), "user", name);
+    for (const auto& kv : extra->as_object()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(rc->impersonate.extra[std::string(kv.key())],
+                                extras.Strings(kv.key()));
+    }
   }
   LIFEBOAT_ASSIGN_OR_RETURN(rc->bearer_token, f.String("token"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::string token_file, f.String("tokenFile"));
@@ -230,6 +248,55 @@ Status ApplyUser(const Kubeconfig::Entry& entry, const std::string& name, RestCo
   }
   if (const json::value* exec = f.Find("exec"); exec != nullptr && !exec->is_null()) {
     LIFEBOAT_ASSIGN_OR_RETURN(rc->exec, ParseExec(*exec, name, entry.origin));
+  }
+  return absl::OkStatus();
+}
+
+// kubectl's flags over the kubeconfig's entries (clientcmd's precedence: a flag beats the file).
+Status ApplyOverrides(const KubeconfigOptions::Overrides& o, RestConfig* rc) {
+  const std::string flags = "command-line flags";
+  if (!o.server.empty()) {
+    if (o.server != rc->server && o.tls_server_name.empty()) rc->tls.server_name.clear();
+    rc->server = o.server;
+  }
+  if (!o.tls_server_name.empty()) rc->tls.server_name = o.tls_server_name;
+  if (o.insecure_skip_tls_verify.has_value()) {
+    rc->tls.insecure_skip_verify = *o.insecure_skip_tls_verify;
+    // An insecure flag drops the file's CA (else the two would conflict), as clientcmd does.
+    if (*o.insecure_skip_tls_verify && o.certificate_authority.empty()) rc->tls.ca_pem.clear();
+  }
+  if (!o.certificate_authority.empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(rc->tls.ca_pem, ReadReferencedFile(o.certificate_authority,
+                                                                 "certificate-authority", flags));
+  }
+  if (rc->tls.insecure_skip_verify && !rc->tls.ca_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "specifying a root certificates file with the insecure flag is not allowed");
+  }
+  if (!o.token.empty()) {
+    rc->bearer_token = o.token;
+    rc->bearer_token_file.clear();
+  }
+  if (!o.client_certificate.empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(rc->tls.client_cert_pem,
+                              ReadReferencedFile(o.client_certificate, "client-cert", flags));
+  }
+  if (!o.client_key.empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(rc->tls.client_key_pem,
+                              ReadReferencedFile(o.client_key, "client-key", flags));
+  }
+  if (!o.username.empty()) rc->username = o.username;
+  if (!o.password.empty()) rc->password = o.password;
+  if (!rc->bearer_token.empty() && (!rc->username.empty() || !rc->password.empty())) {
+    return absl::InvalidArgumentError(
+        "more than one authentication method found; found [token basicAuth], only one is allowed");
+  }
+  if (!o.as.empty()) rc->impersonate.user = o.as;
+  if (!o.as_uid.empty()) rc->impersonate.uid = o.as_uid;
+  if (!o.as_groups.empty()) rc->impersonate.groups = o.as_groups;
+  if (!rc->impersonate.empty() && rc->impersonate.user.empty()) {
+    return absl::InvalidArgumentError(
+        "impersonating groups, a uid or extra fields needs a user to impersonate (--as)");
   }
   return absl::OkStatus();
 }
@@ -281,10 +348,20 @@ std::string RestConfig::Redacted() const {
   if (!tls.client_cert_pem.empty())
     out += " auth=client-cert(key=" + Redact(tls.client_key_pem) + ")";
   if (exec.has_value()) out += " auth=exec(" + exec->command + ", " + exec->api_version + ")";
+  if (!impersonate.user.empty()) out += " as=" + impersonate.user;
+  if (!impersonate.groups.empty()) out += " as-groups=" + absl::StrJoin(impersonate.groups, ",");
   return out;
 }
 
 StatusOr<RestConfig> BuildRestConfig(const Kubeconfig& config, const KubeconfigOptions& options) {
+  if (config.empty() && !options.overrides.server.empty()) {
+    // kubectl -s URL with no kubeconfig: everything comes from the flags.
+    RestConfig rc;
+    rc.server = options.overrides.server;
+    rc.namespace_name = options.namespace_name.empty() ? "default" : options.namespace_name;
+    LIFEBOAT_RETURN_IF_ERROR(ApplyOverrides(options.overrides, &rc));
+    return rc;
+  }
   if (config.empty()) {
     std::vector<std::string> looked;
     for (const fs::path& p : KubeconfigPrecedence(options)) looked.push_back(p.string());
@@ -307,6 +384,8 @@ StatusOr<RestConfig> BuildRestConfig(const Kubeconfig& config, const KubeconfigO
   Fields ctx(ctx_it->second.value, "context", rc.context_name);
   LIFEBOAT_ASSIGN_OR_RETURN(rc.cluster_name, ctx.String("cluster"));
   LIFEBOAT_ASSIGN_OR_RETURN(rc.user_name, ctx.String("user"));
+  if (!options.overrides.cluster.empty()) rc.cluster_name = options.overrides.cluster;
+  if (!options.overrides.user.empty()) rc.user_name = options.overrides.user;
   LIFEBOAT_ASSIGN_OR_RETURN(std::string ns, ctx.String("namespace"));
   auto cluster_it = config.clusters.find(rc.cluster_name);
   if (cluster_it == config.clusters.end()) {
@@ -327,6 +406,7 @@ StatusOr<RestConfig> BuildRestConfig(const Kubeconfig& config, const KubeconfigO
                 rc.user_name, rc.context_name);
   }
   if (rc.exec.has_value()) rc.exec->cluster_config = ExecExtension(cluster_it->second.value);
+  LIFEBOAT_RETURN_IF_ERROR(ApplyOverrides(options.overrides, &rc));
   rc.namespace_name = !options.namespace_name.empty() ? options.namespace_name
                       : !ns.empty()                   ? ns
                                                       : "default";

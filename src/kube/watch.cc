@@ -179,7 +179,9 @@ StatusOr<std::string> Reflector::ListIntoStore(const CancellationToken& cancel) 
   lo.on_restart = [&] { items.clear(); };
   LIFEBOAT_ASSIGN_OR_RETURN(ListAllResult result,
                             ListAll(*client_, gvr_, ns_, lo, [&](boost::json::value&& item) {
-                              items.push_back(std::move(item));
+                              // Copied out of the page's arena: the store keeps objects
+                              // for long and replaces them one by one.
+                              items.emplace_back(item, boost::json::storage_ptr());
                               return absl::OkStatus();
                             }));
   ++list_count_;

@@ -66,6 +66,17 @@ struct RestConfig {
   std::string password;
   std::optional<ExecConfig> exec;
 
+  // Impersonation (kubeconfig user `as`, `as-uid`, `as-groups`, `as-user-extra`; kubectl --as,
+  // --as-uid, --as-group): sent as Impersonate-User / -Uid / -Group / -Extra-<key> headers.
+  struct Impersonation {
+    std::string user;
+    std::string uid;
+    std::vector<std::string> groups;
+    std::map<std::string, std::vector<std::string>> extra;
+    bool empty() const { return user.empty() && uid.empty() && groups.empty() && extra.empty(); }
+  };
+  Impersonation impersonate;
+
   std::string namespace_name = "default";  // the context's namespace, an override, or "default"
   // For messages: which context, cluster and user this came from ("" for in-cluster).
   std::string context_name;
@@ -91,6 +102,23 @@ struct KubeconfigOptions {
   std::optional<std::filesystem::path> default_path;
   std::string context;         // --context: overrides current-context
   std::string namespace_name;  // --namespace: overrides the context's namespace
+
+  // kubectl's connection flags, applied over the chosen context's entries as clientcmd does.
+  // With `server` set, no kubeconfig file is needed at all.
+  struct Overrides {
+    std::string cluster;  // --cluster: another cluster entry than the context's
+    std::string user;     // --user: another user entry than the context's
+    std::string server;   // --server / -s
+    std::string certificate_authority;  // --certificate-authority (a file)
+    std::optional<bool> insecure_skip_tls_verify;  // --insecure-skip-tls-verify
+    std::string tls_server_name;                    // --tls-server-name
+    std::string token;                              // --token (replaces any token file)
+    std::string client_certificate, client_key;     // --client-certificate / --client-key (files)
+    std::string username, password;                 // --username / --password
+    std::string as, as_uid;                         // --as, --as-uid
+    std::vector<std::string> as_groups;             // --as-group (repeatable)
+  };
+  Overrides overrides;
 };
 
 // The merged content of the kubeconfig files, entries kept as the JSON objects found in the

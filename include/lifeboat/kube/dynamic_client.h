@@ -80,7 +80,9 @@ struct DeleteOptions {
   CancellationToken cancel;
 };
 
-// One page of a list.
+// One page of a list. The items of a page share one memory arena (boost::json storage), freed
+// when the last of them is destroyed: a caller that keeps a few items of many pages for long
+// should copy them out (`boost::json::value(item, boost::json::storage_ptr())`).
 struct ListPage {
   boost::json::array items;
   std::string resource_version;  // the list's metadata.resourceVersion
@@ -153,8 +155,9 @@ struct ListAllOptions {
   int64_t page_size = 500;
   // Called when a continue token expired (410) and the list restarts from the beginning. If
   // set, the caller takes care of duplicates itself (e.g. discards what it got so far) and every
-  // item of the new list is delivered; if not set, items already delivered (by namespace/name)
-  // are skipped, so each object is delivered exactly once per call.
+  // item of the new list is delivered; if not set, items at or before the last key delivered
+  // (lists come in namespace/name order) are skipped, so each object is delivered once per call
+  // in bounded memory.
   std::function<void()> on_restart;
 };
 
@@ -164,6 +167,9 @@ struct ListAllResult {
   int64_t pages = 0;
   bool restarted = false;        // a continue token expired and the list was restarted
   int64_t skipped_duplicates = 0;
+  // A restart happened after a list that was not in key order, so objects delivered before it
+  // were delivered again (never seen with etcd-backed resources; see pager.cc).
+  bool possible_duplicates = false;
 };
 
 // Called with each page's items (the caller may move them out); an error stops the list and is

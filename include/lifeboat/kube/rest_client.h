@@ -73,6 +73,13 @@ struct RestRequest {
   // Streaming (watch, logs): chunks as they arrive; return false to stop. When set, the
   // response body is not buffered and no overall timeout applies unless `timeout` is set.
   std::function<bool(std::string_view chunk)> on_body;
+  // With on_body: when set, a streamed answer that broke off after part of its body was
+  // delivered may still be retried (idempotent requests only); this is called first so the
+  // caller can discard what it received. When not set, such a failure is final.
+  std::function<void()> on_body_restart;
+  // With on_body: the answer is finite (a list page streamed into a parser, not a watch), so
+  // the client's default timeout applies as for a buffered request.
+  bool finite_stream = false;
 };
 
 struct RestResponse {

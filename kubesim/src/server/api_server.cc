@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "absl/strings/str_split.h"
+
 #include "kubesim/src/server/discovery.h"
 #include "kubesim/src/server/openapi.h"
 #include "kubesim/src/server/request_info.h"
@@ -69,6 +71,35 @@ Status ApiServer::InjectFault() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// kube-apiserver's impersonation: Impersonate-User / -Uid / -Group headers replace the
+// authenticated identity when that identity may "impersonate" users (and groups).
+Status Impersonate(const Request& req, const Authorizer& authz, UserInfo& user) {
+  const std::string as = req.Header("Impersonate-User");
+  const std::string groups = req.Header("Impersonate-Group");  // repeated headers: ", "-joined
+  const std::string uid = req.Header("Impersonate-Uid");
+  if (as.empty() && groups.empty() && uid.empty()) return absl::OkStatus();
+  if (as.empty()) {
+    return InternalError("requested impersonation of groups or uid without impersonating a user");
+  }
+  UserInfo target{as, uid, {}};
+  if (Status s = authz.Authorize(user, {"impersonate", "", "users", "", "", as}); !s.ok()) {
+    return ApiError(403, "Forbidden", std::string(s.message()));
+  }
+  for (const std::string& g : std::vector<std::string>(absl::StrSplit(groups, ", ", absl::SkipEmpty()))) {
+    if (Status s = authz.Authorize(user, {"impersonate", "", "groups", "", "", g}); !s.ok()) {
+      return ApiError(403, "Forbidden", std::string(s.message()));
+    }
+    target.groups.emplace_back(g);
+  }
+  target.groups.emplace_back("system:authenticated");
+  user = std::move(target);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 void ApiServer::Handle(Request& req, ResponseWriter& w) {
   const std::string& path = req.path;
   if (IsHealthPath(path)) {
@@ -84,6 +115,10 @@ void ApiServer::Handle(Request& req, ResponseWriter& w) {
   }
   if (!user) {
     SendStatus(w, ApiError(401, "Unauthorized", "Unauthorized"));
+    return;
+  }
+  if (Status s = Impersonate(req, *authz_, *user); !s.ok()) {
+    SendStatus(w, s);
     return;
   }
   if (path == "/version" || path == "/version/") {

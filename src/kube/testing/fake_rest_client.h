@@ -60,7 +60,15 @@ class FakeRestClient : public RestClient {
       }
       handler = it->second;
     }
-    return handler(request);
+    StatusOr<RestResponse> response = handler(request);
+    // As the real client: a streamed request gets a 2xx body through on_body, not buffered
+    // (handlers of watches call on_body themselves and return no body).
+    if (response.ok() && request.on_body && response->status >= 200 && response->status < 300 &&
+        !response->body.empty()) {
+      request.on_body(response->body);
+      response->body.clear();
+    }
+    return response;
   }
 
   const RestConfig& config() const override { return config_; }
