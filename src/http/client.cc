@@ -421,6 +421,7 @@ void CurlClient::SetConnectionOptions(CURL* e, long timeout_ms) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(e, CURLOPT_USERAGENT, o.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, o.accept_gzip ? "gzip" : nullptr);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                    o.enable_http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kBufferSize);

@@ -19,6 +19,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include <zlib.h>
+
 namespace lifeboat::http {
 namespace {
 
@@ -485,6 +487,42 @@ TEST_F(HttpClientTest, SendsThroughConfiguredProxy) {
   auto resp = NewClient(o)->Send({.url = "http://backend.invalid:8080/api?x=1"});
   ASSERT_TRUE(resp.ok()) << resp.status();
   EXPECT_EQ(resp->body, "http://backend.invalid:8080/api?x=1");
+}
+
+// gzip (RFC 1952) of `data` with zlib.
+std::string Gzip(const std::string& data) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, data.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_F(HttpClientTest, AcceptGzipDecodesOnlyWhenAsked) {
+  const std::string plain(100000, 'k');
+  StartServer([&](Request& req, ResponseWriter& w) {
+    if (req.Header("Accept-Encoding").find("gzip") != std::string::npos) {
+      (void)w.Send(200, {{"Content-Encoding", "gzip"}}, Gzip(plain));
+    } else {
+      (void)w.Send(200, {}, "identity:" + plain.substr(0, 10));
+    }
+  });
+  ClientOptions gz;
+  gz.accept_gzip = true;
+  auto client = NewClient(gz);
+  auto r = client->Send({.url = base_ + "/"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, plain);
+  // Object-storage clients keep the default: no Accept-Encoding, bytes as stored.
+  auto raw = NewClient()->Send({.url = base_ + "/"});
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(raw->body, "identity:kkkkkkkkkk");
 }
 
 TEST_F(HttpClientTest, RejectsMalformedRequests) {

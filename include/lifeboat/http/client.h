@@ -60,6 +60,10 @@ struct ClientOptions {
   std::string user_agent = "lifeboat";
   // HTTP/2 when the server offers it over TLS (ALPN); HTTP/1.1 otherwise.
   bool enable_http2 = true;
+  // Sends `Accept-Encoding: gzip` and decodes gzip answers transparently (the Kubernetes
+  // client's default, as client-go's). Off by default: object-storage drivers must receive
+  // stored bytes exactly as stored, whatever Content-Encoding an object carries.
+  bool accept_gzip = false;
   // TCP keepalive probes after this much idleness; zero disables them.
   std::chrono::seconds tcp_keepalive{30};
 };
