@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"AlwaysAllow", "ReadOnlyViewer"}));
   app.add_option("--nodes", opts.nodes, "Number of simulated nodes")->capture_default_str()->check(CLI::Range(1, 100));
+  app.add_option("--exec-websocket-protocols", opts.exec_websocket_protocols,
+                 "Pod exec subprotocols to accept (default all; v4.channel.k8s.io alone acts like kube < 1.30)")
+      ->delimiter(',');
   app.add_flag("--sync", opts.sync, "fdatasync every write (survive machine crashes, not only process crashes)");
   app.add_option("--fault-429-rate", opts.faults.rate_429, "Fraction of API requests answered 429")->check(CLI::Range(0.0, 1.0));
   app.add_option("--fault-500-rate", opts.faults.rate_500, "Fraction of API requests answered 500")->check(CLI::Range(0.0, 1.0));

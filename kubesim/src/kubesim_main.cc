@@ -103,7 +103,8 @@ StatusOr<std::unique_ptr<Kubesim>> StartKubesim(const MainOptions& options) {
                                                                k->pki_.ca_cert_pem, options.nodes});
     k->controllers_->Start();
   }
-  k->exec_ = std::make_unique<ExecService>(k->cluster_.get(), options.data_dir);
+  k->exec_ = std::make_unique<ExecService>(k->cluster_.get(), options.data_dir,
+                                          options.exec_websocket_protocols);
   ApiServerOptions api;
   api.listen = options.listen;
   api.tls = lifeboat::http::TlsConfig{k->pki_.server_cert_pem, k->pki_.server_key_pem, k->pki_.ca_cert_pem};

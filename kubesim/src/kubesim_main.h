@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kubesim/src/server/api_server.h"
 #include "lifeboat/common/status.h"
@@ -19,6 +20,9 @@ struct MainOptions {
   bool fresh = false;
   bool sync = false;
   std::string authorization = "AlwaysAllow";
+  // WebSocket subprotocols pod exec accepts (empty: all kubesim speaks). Limiting it to
+  // v4.channel.k8s.io stands in for an API server older than 1.30.
+  std::vector<std::string> exec_websocket_protocols;
   int nodes = 3;
   FaultOptions faults;
   bool controllers = true;

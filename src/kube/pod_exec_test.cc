@@ -474,6 +474,40 @@ TEST_F(PodExecTest, ConcurrentExecsFromFourThreads) {
   EXPECT_EQ(good.load(), 20);
 }
 
+// Against an API server that speaks v4.channel.k8s.io only (kube before 1.30): the client
+// falls back and still gets the output streams and the exit code.
+class PodExecV4Test : public PodExecTest {
+ protected:
+  static void SetUpTestSuite() {
+    auto k = KubesimProcess::Start({"--exec-websocket-protocols", "v4.channel.k8s.io"});
+    ASSERT_TRUE(k.ok()) << k.status();
+    kubesim_ = k->release();
+    auto config = LoadKubeconfig({.explicit_path = kubesim_->kubeconfig()});
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = new RestConfig(*config);
+    CreateRunningPod(kPod);
+  }
+};
+
+TEST_F(PodExecV4Test, FallsBackToV4WithStreamsAndExitCode) {
+  auto exec = MakeExecutor(*config_);
+  ASSERT_NE(exec, nullptr);
+  auto r = exec->Exec(Opts({"sh", "-c", "echo out; echo err >&2; exit 4"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->protocol, "v4.channel.k8s.io");
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_EQ(r->stdout_data, "out\n");
+  EXPECT_EQ(r->stderr_data, "err\n");
+
+  // v4 cannot close stdin: a command that reads a known amount still works.
+  ExecOptions o = Opts({"head", "-c", "6"});
+  o.stdin_data = "hello\n";
+  r = exec->Exec(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(r->stdout_data, "hello\n");
+}
+
 TEST(PodExecCreateTest, RejectsUnusableConfigs) {
   RestConfig config;
   config.server = "ftp://example.com";

@@ -618,7 +618,8 @@ constexpr const char* kProtocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io", 
 // The subprotocol to answer: the most preferred one the client offered; "" when the client
 // offered none (then the original channel.k8s.io framing is used); nullopt when it offered
 // only unsupported ones.
-std::optional<std::string> NegotiateProtocol(const std::string& header) {
+std::optional<std::string> NegotiateProtocol(const std::string& header,
+                                             const std::vector<std::string>& accepted) {
   std::vector<std::string> offered;
   size_t start = 0;
   while (start <= header.size()) {
@@ -630,6 +631,7 @@ std::optional<std::string> NegotiateProtocol(const std::string& header) {
   }
   if (offered.empty()) return std::string();
   for (const char* p : kProtocols) {
+    if (!accepted.empty() && std::find(accepted.begin(), accepted.end(), p) == accepted.end()) continue;
     if (std::find(offered.begin(), offered.end(), p) != offered.end()) return std::string(p);
   }
   return std::nullopt;
@@ -848,8 +850,11 @@ void ServeSpdyExec(http::ResponseWriter& w, const SpdyExec& x) {
 
 }  // namespace
 
-ExecService::ExecService(Cluster* cluster, std::filesystem::path data_dir)
-    : cluster_(cluster), data_dir_(std::move(data_dir)) {}
+ExecService::ExecService(Cluster* cluster, std::filesystem::path data_dir,
+                         std::vector<std::string> websocket_protocols)
+    : cluster_(cluster),
+      data_dir_(std::move(data_dir)),
+      websocket_protocols_(std::move(websocket_protocols)) {}
 
 ExecService::~ExecService() = default;
 
@@ -1063,7 +1068,7 @@ void ExecService::Handle(lifeboat::http::Request& req, lifeboat::http::ResponseW
                                               "v2.channel.k8s.io, channel.k8s.io"));
     }
   } else {
-    protocol = NegotiateProtocol(req.Header("Sec-WebSocket-Protocol"));
+    protocol = NegotiateProtocol(req.Header("Sec-WebSocket-Protocol"), websocket_protocols_);
     if (!protocol) {
       return SendApiStatus(w, BadRequestError("unable to upgrade connection: none of the requested subprotocols (" +
                                               req.Header("Sec-WebSocket-Protocol") + ") is supported"));

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "kubesim/src/api/cluster.h"
 #include "lifeboat/http/server.h"
@@ -14,7 +15,9 @@ namespace kubesim {
 
 class ExecService {
  public:
-  ExecService(Cluster* cluster, std::filesystem::path data_dir);
+  // `websocket_protocols`: the channel.k8s.io subprotocols to accept; empty accepts all.
+  ExecService(Cluster* cluster, std::filesystem::path data_dir,
+              std::vector<std::string> websocket_protocols = {});
   ~ExecService();
   // Serves GET/POST .../pods/<pod>/exec (WebSocket upgrade), .../attach and .../log.
   void Handle(lifeboat::http::Request& req, lifeboat::http::ResponseWriter& w,
@@ -23,6 +26,7 @@ class ExecService {
  private:
   Cluster* cluster_;
   std::filesystem::path data_dir_;
+  std::vector<std::string> websocket_protocols_;
 };
 
 }  // namespace kubesim
