@@ -1,5 +1,12 @@
 #include "kubesim/src/kubesim_main.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "kubesim/src/api/defaults.h"
 #include "kubesim/src/controllers/builtin.h"
 #include "kubesim/src/exec/exec.h"
@@ -24,11 +31,32 @@ class KubesimImpl : public Kubesim {
   void Stop() override {
     if (stopped_) return;
     stopped_ = true;
-    api_->Stop();
+    // Any part may be missing when start-up failed half-way.
+    if (api_) api_->Stop();
     if (controllers_) controllers_->Stop();
+    if (!store_) return;
     if (Status s = store_->Checkpoint(); !s.ok()) LB_LOG_ERROR("kubesim: final checkpoint: {}", s.ToString());
   }
-  ~KubesimImpl() override { Stop(); }
+  ~KubesimImpl() override {
+    Stop();
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the data directory
+  }
+
+  // One kubesim per data directory: a second one would read the log while the first rewrites
+  // it. The lock is held until the final checkpoint is written (the process's end).
+  Status LockDataDir(const fs::path& dir) {
+    const fs::path path = dir / "kubesim.lock";
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) {
+      return absl::InternalError("opening " + path.string() + ": " + std::strerror(errno));
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return absl::FailedPreconditionError("--data-dir " + dir.string() +
+                                           " is in use by another kubesim (" + path.string() +
+                                           " is locked); stop it first");
+    }
+    return absl::OkStatus();
+  }
 
   Pki pki_;
   TokenFile tokens_;
@@ -41,6 +69,7 @@ class KubesimImpl : public Kubesim {
   std::unique_ptr<ExecService> exec_;
   std::unique_ptr<ApiServer> api_;
   bool stopped_ = false;
+  int lock_fd_ = -1;
 };
 
 }  // namespace
@@ -82,6 +111,7 @@ StatusOr<std::unique_ptr<Kubesim>> StartKubesim(const MainOptions& options) {
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) return absl::InvalidArgumentError("cannot create --data-dir " + options.data_dir.string() + ": " + ec.message());
+  LIFEBOAT_RETURN_IF_ERROR(k->LockDataDir(options.data_dir));
   LIFEBOAT_ASSIGN_OR_RETURN(
       k->pki_, LoadOrCreatePki(options.data_dir / "pki",
                                {"127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default",

@@ -187,5 +187,16 @@ def acknowledged_writes_survive_kill_9():
             k3.stop()
 
 
+@with_kubesim()
+def second_kubesim_on_the_same_data_dir_is_refused(k):
+    # It would read the log while the first one rewrites it; it must refuse, clearly.
+    r = subprocess.run([BIN, "--data-dir", k.dir, "--listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r.returncode
+    assert "in use by another kubesim" in r.stderr, r.stderr
+    code, _, _ = k.request("GET", "/api/v1/namespaces/default/configmaps")
+    assert code == 200, code
+
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
