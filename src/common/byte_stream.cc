@@ -161,6 +161,13 @@ class AtomicFileSinkImpl : public ByteSink {
 
 }  // namespace
 
+StatusOr<size_t> ViewSource::Read(std::span<char> buffer) {
+  size_t n = std::min(buffer.size(), data_.size() - pos_);
+  std::memcpy(buffer.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
 std::unique_ptr<ByteSource> StringSource(std::string data) {
   return std::make_unique<StringSourceImpl>(std::move(data));
 }

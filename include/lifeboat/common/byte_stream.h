@@ -36,6 +36,22 @@ class ByteSink {
 };
 
 std::unique_ptr<ByteSource> StringSource(std::string data);
+
+// A rewindable source over bytes the caller keeps alive (no copy).
+class ViewSource : public ByteSource {
+ public:
+  explicit ViewSource(std::string_view data) : data_(data) {}
+  StatusOr<size_t> Read(std::span<char> buffer) override;
+  Status Rewind() override {
+    pos_ = 0;
+    return absl::OkStatus();
+  }
+  int64_t Size() const override { return static_cast<int64_t>(data_.size()); }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
 StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::filesystem::path& path);
 
 // Appends to *out (owned by the caller, must outlive the sink).
