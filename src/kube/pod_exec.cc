@@ -1,5 +1,7 @@
 #include "lifeboat/kube/pod_exec.h"
 #include "src/kube/impersonation.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -7,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -553,17 +556,55 @@ struct PodExecutor::Impl {
 PodExecutor::PodExecutor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PodExecutor::~PodExecutor() = default;
 
+namespace {
+
+// The proxy from the environment when the kubeconfig names none, as the REST transport
+// (libcurl) and Go's http.ProxyFromEnvironment choose it: HTTPS_PROXY for an https server,
+// HTTP_PROXY for http (either case), unless NO_PROXY lists the host ("*", a name, ".suffix" or
+// "suffix", an IP; ports ignored).
+std::string ProxyFromEnvironment(const Endpoint& server) {
+  auto env = [](const char* upper, const char* lower) {
+    const char* v = std::getenv(upper);
+    if (v == nullptr || *v == '\0') v = std::getenv(lower);
+    return std::string(v == nullptr ? "" : v);
+  };
+  std::string proxy = server.tls ? env("HTTPS_PROXY", "https_proxy") : env("HTTP_PROXY", "http_proxy");
+  if (proxy.empty()) return "";
+  const std::string no_proxy = env("NO_PROXY", "no_proxy");
+  for (absl::string_view raw : absl::StrSplit(no_proxy, ',', absl::SkipWhitespace())) {
+    std::string entry(absl::StripAsciiWhitespace(raw));
+    if (entry == "*") return "";
+    if (size_t colon = entry.rfind(':'); colon != std::string::npos && entry.find(']') == std::string::npos &&
+                                         entry.find(':') == colon) {
+      entry.resize(colon);  // "host:port": the port is ignored
+    }
+    if (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
+    if (entry.empty()) continue;
+    const std::string& host = server.host;
+    if (host == entry) return "";
+    if (host.size() > entry.size() && host.compare(host.size() - entry.size(), entry.size(), entry) == 0 &&
+        host[host.size() - entry.size() - 1] == '.') {
+      return "";
+    }
+  }
+  if (proxy.find("://") == std::string::npos) proxy = "http://" + proxy;
+  return proxy;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<PodExecutor>> PodExecutor::Create(
     const RestConfig& config, std::shared_ptr<CredentialProvider> credentials) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   LIFEBOAT_ASSIGN_OR_RETURN(impl->server, ParseEndpoint(config.server, "the API server"));
-  if (!config.proxy_url.empty()) {
-    LIFEBOAT_ASSIGN_OR_RETURN(Endpoint proxy, ParseEndpoint(config.proxy_url, "the proxy"));
+  const std::string proxy_url =
+      config.proxy_url.empty() ? ProxyFromEnvironment(impl->server) : config.proxy_url;
+  if (!proxy_url.empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(Endpoint proxy, ParseEndpoint(proxy_url, "the proxy"));
     if (proxy.tls) {
       return absl::InvalidArgumentError("pod exec supports http:// proxies only, not " +
-                                        config.proxy_url.substr(0, config.proxy_url.find(':')) +
-                                        "://");
+                                        proxy_url.substr(0, proxy_url.find(':')) + "://");
     }
     impl->proxy = std::move(proxy);
   }

@@ -450,6 +450,27 @@ TEST_F(PodExecTest, TunnelsThroughAnHttpProxy) {
   EXPECT_NE(r.status().message().find("502"), std::string::npos) << r.status();
 }
 
+TEST_F(PodExecTest, ProxyFromTheEnvironmentUnlessNoProxyListsTheHost) {
+  ConnectProxy proxy;
+  ::setenv("HTTPS_PROXY", proxy.url().c_str(), 1);
+  ::setenv("NO_PROXY", "example.com,.internal", 1);
+  auto exec = MakeExecutor(*config_);
+  ASSERT_NE(exec, nullptr);
+  auto r = exec->Exec(Opts({"echo", "env-proxy"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stdout_data, "env-proxy\n");
+  EXPECT_EQ(proxy.tunnels.load(), 1);
+
+  ::setenv("NO_PROXY", "localhost, 127.0.0.1:443", 1);  // the server's host: no proxy
+  exec = MakeExecutor(*config_);
+  ASSERT_NE(exec, nullptr);
+  r = exec->Exec(Opts({"true"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(proxy.tunnels.load(), 1);
+  ::unsetenv("HTTPS_PROXY");
+  ::unsetenv("NO_PROXY");
+}
+
 TEST_F(PodExecTest, ConcurrentExecsFromFourThreads) {
   auto exec = MakeExecutor(*config_);
   ASSERT_NE(exec, nullptr);
