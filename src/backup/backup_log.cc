@@ -1,0 +1,130 @@
+#include "src/backup/backup_log.h"
+
+#include "absl/time/time.h"
+#include "lifeboat/common/gzip.h"
+
+namespace lifeboat::backup {
+namespace {
+
+std::string Rfc3339(Clock::TimePoint t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromChrono(t), absl::UTCTimeZone());
+}
+
+// Velero's results entry: " resource: /<r> name: /<n> message: /<m> error: /<e>", each part
+// only when its field exists (note the leading space and the slashes).
+std::string ResultEntry(std::string_view msg, const LogFields& f, std::string_view error) {
+  std::string e;
+  if (!f.resource.empty()) e += " resource: /" + f.resource;
+  if (!f.name.empty()) e += " name: /" + f.name;
+  if (!msg.empty()) e += " message: /" + std::string(msg);
+  if (!error.empty()) e += " error: /" + std::string(error);
+  return e;
+}
+
+void Record(Result& r, std::string entry, const LogFields& f) {
+  if (!f.ns.empty()) {
+    r.namespaces[f.ns].push_back(std::move(entry));
+  } else {
+    r.velero.push_back(std::move(entry));
+  }
+}
+
+boost::json::array Strings(const std::vector<std::string>& v) {
+  boost::json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+}  // namespace
+
+int64_t Result::count() const {
+  int64_t n = static_cast<int64_t>(velero.size() + cluster.size());
+  for (const auto& [ns, v] : namespaces) n += static_cast<int64_t>(v.size());
+  return n;
+}
+
+boost::json::object Result::ToJson() const {
+  boost::json::object o;
+  if (!velero.empty()) o["velero"] = Strings(velero);
+  if (!cluster.empty()) o["cluster"] = Strings(cluster);
+  if (!namespaces.empty()) {
+    boost::json::object ns;
+    for (const auto& [name, v] : namespaces) ns[name] = Strings(v);
+    o["namespaces"] = std::move(ns);
+  }
+  return o;
+}
+
+std::string LogfmtValue(std::string_view v) {
+  bool bare = !v.empty();
+  for (char c : v) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '/' || c == '@' || c == '^' || c == '+';
+    if (!ok) bare = false;
+  }
+  if (bare) return std::string(v);
+  std::string q = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      q += '\\';
+      q += c;
+    } else if (c == '\n') {
+      q += "\\n";
+    } else {
+      q += c;
+    }
+  }
+  return q + "\"";
+}
+
+BackupLog::BackupLog(ByteSink* sink, std::string backup, Clock* clock)
+    : out_(sink), gzip_(GzipSink(sink)), backup_(std::move(backup)), clock_(clock) {}
+
+BackupLog::~BackupLog() = default;
+
+void BackupLog::Line(std::string_view level, std::string_view msg, const LogFields& f,
+                     std::string_view error) {
+  // logrus text format: time, level, msg, then the fields sorted by key.
+  std::string line = "time=\"" + Rfc3339(clock_->Now()) + "\" level=" + std::string(level) +
+                     " msg=" + LogfmtValue(msg) + " backup=" + LogfmtValue(backup_);
+  if (!error.empty()) line += " error=" + LogfmtValue(error);
+  if (!f.name.empty()) line += " name=" + LogfmtValue(f.name);
+  if (!f.ns.empty()) line += " namespace=" + LogfmtValue(f.ns);
+  if (!f.resource.empty()) line += " resource=" + LogfmtValue(f.resource);
+  line += '\n';
+  std::lock_guard lock(mu_);
+  if (write_error_.ok()) write_error_ = gzip_->Write(line);
+  if (level == "warning") Record(warnings_, ResultEntry(msg, f, error), f);
+  if (level == "error") Record(errors_, ResultEntry(msg, f, error), f);
+}
+
+void BackupLog::Info(std::string_view msg, const LogFields& fields) { Line("info", msg, fields, {}); }
+void BackupLog::Warn(std::string_view msg, const LogFields& fields) {
+  Line("warning", msg, fields, {});
+}
+void BackupLog::Error(std::string_view msg, const LogFields& fields, std::string_view error) {
+  Line("error", msg, fields, error);
+}
+
+int64_t BackupLog::warnings() const {
+  std::lock_guard lock(mu_);
+  return warnings_.count();
+}
+
+int64_t BackupLog::errors() const {
+  std::lock_guard lock(mu_);
+  return errors_.count();
+}
+
+boost::json::object BackupLog::ResultsJson() const {
+  std::lock_guard lock(mu_);
+  return {{"errors", errors_.ToJson()}, {"warnings", warnings_.ToJson()}};
+}
+
+Status BackupLog::Close() {
+  std::lock_guard lock(mu_);
+  Status closed = gzip_->Close();
+  return write_error_.ok() ? closed : write_error_;
+}
+
+}  // namespace lifeboat::backup

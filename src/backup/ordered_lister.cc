@@ -1,0 +1,146 @@
+#include "src/backup/ordered_lister.h"
+
+#include <algorithm>
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace lifeboat::backup {
+namespace {
+
+// The pages of one task on their way from a worker to the consumer.
+struct TaskQueue {
+  std::deque<boost::json::array> pages;
+  bool done = false;
+  Status error;
+};
+
+class Lister {
+ public:
+  Lister(kube::DynamicClient& client, const std::vector<ListTask>& tasks,
+         const OrderedListerOptions& options, const CancellationToken& cancel)
+      : client_(client), tasks_(tasks), options_(options), queues_(tasks.size()),
+        stop_(CancellationSource::ChildOf(cancel)) {}
+
+  Status Run(const PageHandler& on_page) {
+    const int workers = std::max(1, options_.workers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < workers && i < static_cast<int>(tasks_.size()); ++i) {
+      threads.emplace_back([this] { Work(); });
+    }
+    Status result = Consume(on_page);
+    stop_.Cancel("backup listing stopped");
+    {
+      std::lock_guard lock(mu_);
+      cv_.notify_all();
+    }
+    for (auto& t : threads) t.join();
+    return result;
+  }
+
+ private:
+  Status Consume(const PageHandler& on_page) {
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      {
+        std::lock_guard lock(mu_);
+        consumer_at_ = i;
+      }
+      cv_.notify_all();
+      while (true) {
+        std::unique_lock lock(mu_);
+        TaskQueue& q = queues_[i];
+        Wait(lock, [&] { return !q.pages.empty() || q.done || stop_.token().IsCancelled(); });
+        if (!q.pages.empty()) {
+          boost::json::array page = std::move(q.pages.front());
+          q.pages.pop_front();
+          lock.unlock();
+          cv_.notify_all();
+          LIFEBOAT_RETURN_IF_ERROR(on_page(i, page, absl::OkStatus()));
+          continue;
+        }
+        if (q.done) {
+          Status error = q.error;
+          lock.unlock();
+          if (!error.ok()) {
+            boost::json::array none;
+            LIFEBOAT_RETURN_IF_ERROR(on_page(i, none, error));
+          }
+          break;
+        }
+        return stop_.token().status();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Work() {
+    const size_t ahead = static_cast<size_t>(std::max(1, options_.workers));
+    while (true) {
+      size_t i = next_.fetch_add(1);
+      if (i >= tasks_.size()) return;
+      {
+        std::unique_lock lock(mu_);
+        Wait(lock, [&] { return i < consumer_at_ + ahead || stop_.token().IsCancelled(); });
+        if (stop_.token().IsCancelled()) return;
+      }
+      Status s = List(i);
+      std::lock_guard lock(mu_);
+      queues_[i].done = true;
+      queues_[i].error = s;
+      cv_.notify_all();
+    }
+  }
+
+  Status List(size_t i) {
+    const ListTask& task = tasks_[i];
+    kube::ListAllOptions lo;
+    lo.page_size = options_.page_size;
+    lo.list.label_selector = task.label_selector;
+    lo.list.cancel = stop_.token();
+    auto result = kube::ListAllPages(client_, task.resource.gvr(), task.ns, lo,
+                                     [&](boost::json::array& items) -> Status {
+                                       std::unique_lock lock(mu_);
+                                       TaskQueue& q = queues_[i];
+                                       Wait(lock, [&] {
+                                         return q.pages.size() < static_cast<size_t>(options_.queue_pages) ||
+                                                stop_.token().IsCancelled();
+                                       });
+                                       if (stop_.token().IsCancelled()) return stop_.token().status();
+                                       q.pages.push_back(std::move(items));
+                                       cv_.notify_all();
+                                       return absl::OkStatus();
+                                     });
+    return result.status();
+  }
+
+  // Waits for `ready`, waking at least every 100 ms: a cancelled parent token notifies nobody.
+  template <typename Pred>
+  void Wait(std::unique_lock<std::mutex>& lock, Pred ready) {
+    while (!ready()) cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+
+  kube::DynamicClient& client_;
+  const std::vector<ListTask>& tasks_;
+  const OrderedListerOptions& options_;
+  std::vector<TaskQueue> queues_;
+  CancellationSource stop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t consumer_at_ = 0;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace
+
+Status ListInOrder(kube::DynamicClient& client, const std::vector<ListTask>& tasks,
+                   const OrderedListerOptions& options, const PageHandler& on_page,
+                   const CancellationToken& cancel) {
+  Lister lister(client, tasks, options, cancel);
+  return lister.Run(on_page);
+}
+
+}  // namespace lifeboat::backup

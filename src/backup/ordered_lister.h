@@ -1,0 +1,42 @@
+#pragma once
+
+// Lists many (resource, namespace, selector) collections with a few workers at once and hands
+// their pages to one consumer in task order, so the archive is the same whatever the timing
+// while the API server is kept busy. Memory is bounded: a worker runs at most `workers` tasks
+// ahead of the consumer and holds at most `queue_pages` pages per task.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "lifeboat/common/cancellation.h"
+#include "lifeboat/common/status.h"
+#include "lifeboat/kube/discovery.h"
+#include "lifeboat/kube/dynamic_client.h"
+
+namespace lifeboat::backup {
+
+struct ListTask {
+  kube::ApiResource resource;
+  std::string ns;              // "" lists across namespaces (or a cluster-scoped resource)
+  std::string label_selector;  // pushed down to the API server
+};
+
+struct OrderedListerOptions {
+  int workers = 4;
+  int64_t page_size = 500;
+  int queue_pages = 2;
+};
+
+// Called on the thread that called ListInOrder, for every page of every task, in task order
+// then page order. A task whose list fails is reported once with `items` empty and `error` set
+// (the other tasks go on); an error returned by the callback stops everything and is returned.
+using PageHandler = std::function<Status(size_t task, boost::json::array& items, const Status& error)>;
+
+Status ListInOrder(kube::DynamicClient& client, const std::vector<ListTask>& tasks,
+                   const OrderedListerOptions& options, const PageHandler& on_page,
+                   const CancellationToken& cancel);
+
+}  // namespace lifeboat::backup
