@@ -120,19 +120,30 @@ Status BackupStore::PutBackup(const BackupUpload& upload) {
     // Best effort, as in Velero: a missing log must not fail the backup.
     (void)Put(layout_->BackupKey(name, BackupFile::kLog), *upload.log);
   }
-  const std::string metadata_key = layout_->BackupKey(name, BackupFile::kMetadata);
-  LIFEBOAT_RETURN_IF_ERROR(PutString(*store_, bucket_, metadata_key, upload.metadata_json));
+  // velero-backup.json goes last and once: its presence is what makes a backup exist (for
+  // Velero and for sync), so nobody sees a backup before all its files are there, and nothing
+  // is ever rewritten (object-lock buckets keep working).
+  std::vector<std::string> uploaded;
+  auto undo = [&] {
+    for (auto it = uploaded.rbegin(); it != uploaded.rend(); ++it) (void)store_->Delete(bucket_, *it);
+  };
   const std::string contents_key = layout_->BackupKey(name, BackupFile::kContents);
-  if (Status s = Put(contents_key, *upload.contents); !s.ok()) {
-    (void)store_->Delete(bucket_, metadata_key);
-    return s;
-  }
+  LIFEBOAT_RETURN_IF_ERROR(Put(contents_key, *upload.contents));
+  uploaded.push_back(contents_key);
   for (const auto& [file, source] : upload.files) {
-    if (Status s = Put(layout_->BackupKey(name, file), *source); !s.ok()) {
-      (void)store_->Delete(bucket_, contents_key);
-      (void)store_->Delete(bucket_, metadata_key);
+    const std::string key = layout_->BackupKey(name, file);
+    if (Status s = Put(key, *source); !s.ok()) {
+      undo();
       return s;
     }
+    uploaded.push_back(key);
+  }
+  const std::string metadata_key = layout_->BackupKey(name, BackupFile::kMetadata);
+  if (Status s = Annotate(PutString(*store_, bucket_, metadata_key, upload.metadata_json),
+                          "uploading " + metadata_key);
+      !s.ok()) {
+    undo();
+    return s;
   }
   return absl::OkStatus();
 }

@@ -138,7 +138,7 @@ TEST_F(BackupStoreTest, ValidateNamesForeignFolders) {
   EXPECT_EQ(missing.Validate().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(BackupStoreTest, PutBackupWritesEveryFileInVeleroOrder) {
+TEST_F(BackupStoreTest, PutBackupWritesEveryFile) {
   ASSERT_TRUE(PutFullBackup("b1").ok());
   EXPECT_THAT(memory_.Contents("bucket"),
               ElementsAre(Pair("pfx/backups/b1/b1-logs.gz", "log"),
@@ -195,17 +195,25 @@ TEST_F(BackupStoreTest, FailureAfterTarballRemovesTarballAndMetadata) {
   EXPECT_THAT(memory_.Contents("bucket"), IsEmpty());
 }
 
-TEST_F(BackupStoreTest, MetadataFailureIsReturnedAndNothingElseIsWritten) {
+TEST_F(BackupStoreTest, MetadataGoesLastAndItsFailureRemovesEverythingElse) {
   auto contents = StringSource("tar");
   auto log = StringSource("log");
+  auto results = StringSource("results");
   testing::FaultyObjectStore* f = faulty_;
-  f->FailNext(Op::kPut, absl::UnavailableError("log 503"));
+  // Puts: the log, the tarball, the results, then velero-backup.json (which fails).
+  f->PassNext(Op::kPut, 3);
   f->FailNext(Op::kPut, absl::PermissionDeniedError("HTTP 403"));
-  Status s = store_->PutBackup(
-      {.name = "b1", .metadata_json = "{}", .contents = contents.get(), .log = log.get()});
+  Status s = store_->PutBackup({.name = "b1",
+                                .metadata_json = "{}",
+                                .contents = contents.get(),
+                                .log = log.get(),
+                                .files = {{BackupFile::kResults, results.get()}}});
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(memory_.Contents("bucket"), IsEmpty());
-  EXPECT_EQ(f->calls(Op::kPut), 2);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("pfx/backups/b1/velero-backup.json"));
+  // The log stays (it tells what went wrong); nothing else does, and the backup does not exist.
+  EXPECT_THAT(memory_.Contents("bucket"), ElementsAre(Pair("pfx/backups/b1/b1-logs.gz", "log")));
+  EXPECT_EQ(f->calls(Op::kPut), 4);
+  EXPECT_FALSE(*store_->BackupExists("b1"));
 }
 
 TEST_F(BackupStoreTest, PutBackupRejectsBadInputBeforeWriting) {

@@ -63,11 +63,11 @@ class BackupStore {
   // True when backups/<name>/velero-backup.json exists.
   StatusOr<bool> BackupExists(std::string_view name);
 
-  // Uploads a backup as Velero's PutBackup does: the log (errors ignored), velero-backup.json
-  // (failure is returned), the tarball (on failure velero-backup.json is deleted), then the
-  // other files (on failure the tarball and velero-backup.json are deleted). InvalidArgument
-  // without uploading anything when the name, metadata or contents are missing or `files`
-  // holds a kind that does not belong there.
+  // Uploads a backup: the log (errors ignored), the tarball, the other files, and
+  // velero-backup.json LAST (unlike Velero, which writes it second and rewrites it later), so a
+  // backup is visible only once complete and no object is ever rewritten. On a failure the
+  // files already uploaded are deleted. InvalidArgument without uploading anything when the
+  // name, metadata or contents are missing or `files` holds a kind that does not belong there.
   Status PutBackup(const BackupUpload& upload);
 
   // One file of a backup. Get: NotFound when the file is missing.
