@@ -264,7 +264,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     } else if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
       if (!t->response.headers.empty()) {  // obsolete line folding
         auto last = std::prev(t->response.headers.end());
-        last->second += " " + std::string(Trim(line));
+        last->second.append(" ").append(Trim(line));
       }
     } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
       t->response.headers.emplace(std::string(Trim(line.substr(0, colon))),
