@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
   libpugixml-dev
+  clang-14 libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-botocore python3-yaml
   openssl procps

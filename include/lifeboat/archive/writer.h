@@ -1,0 +1,62 @@
+#pragma once
+
+// Streaming writer of Velero-compatible backup tarballs (docs/formats/backup-archive.md).
+//
+// The tar stream is what Go's archive/tar writes for Velero's headers (USTAR, with the USTAR
+// prefix field or a PAX "path" record for names longer than 100 bytes). The gzip layer is a
+// series of complete gzip members (pigz-style): the tar stream is cut every
+// WriterOptions::member_bytes bytes and each piece is compressed on one of `threads` worker
+// threads; members are written to the sink in order. gzip -d, Go's gzip.Reader (Velero's
+// restore) and Python's gzip/tarfile read multi-member files as one stream.
+//
+// Output bytes are a pure function of (entries in order, options): the same cluster state
+// gives the same archive.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "lifeboat/common/byte_stream.h"
+#include "lifeboat/common/status.h"
+
+namespace lifeboat::archive {
+
+struct WriterOptions {
+  // libdeflate compression level, 1 (fastest) .. 12 (smallest).
+  int level = 6;
+  // Worker threads compressing members in parallel (>= 1).
+  int threads = 2;
+  // Uncompressed bytes per gzip member (>= 512). Memory is bounded by about
+  // (threads + 1) * member_bytes * 2, independent of the archive size.
+  size_t member_bytes = 1 << 20;
+  // Modification time written in every tar header (rounded to whole seconds like Go's tar
+  // writer). The backup engine passes the backup's start time, so archives are reproducible.
+  std::chrono::system_clock::time_point mtime;
+};
+
+class ArchiveWriter {
+ public:
+  // `sink` is borrowed: it must outlive the writer, and only the calling thread writes to it
+  // (from Add and Finish). InvalidArgument for options out of range.
+  static StatusOr<std::unique_ptr<ArchiveWriter>> Create(ByteSink* sink, WriterOptions options);
+  virtual ~ArchiveWriter() = default;
+
+  // Appends a regular file entry (mode 0755, uid/gid 0, like Velero). `path` must be a clean
+  // relative path (no leading '/', no empty, "." or ".." segments, no '\\' or NUL): otherwise
+  // InvalidArgument and nothing is written. Errors from the sink are returned as they are;
+  // after any error the writer is broken and every later call fails (FailedPrecondition).
+  // Not thread-safe: one caller at a time.
+  virtual Status Add(std::string_view path, std::string_view data) = 0;
+
+  // Writes the tar end-of-archive blocks and the last gzip member(s) and waits for the
+  // workers. Does not Close the sink. Calling Add after Finish is FailedPrecondition.
+  virtual Status Finish() = 0;
+
+  // Entries added so far, and the tar stream's size (headers, data, padding) so far.
+  virtual int64_t entries() const = 0;
+  virtual int64_t uncompressed_bytes() const = 0;
+};
+
+}  // namespace lifeboat::archive
