@@ -49,6 +49,9 @@ class BackupLog {
   void Warn(std::string_view msg, const LogFields& fields = {});
   // `error` is the failure's text (a Status message): Velero logs it as the `error` field.
   void Error(std::string_view msg, const LogFields& fields = {}, std::string_view error = {});
+  void Error(std::string_view msg, const LogFields& fields, const Status& error) {
+    Error(msg, fields, std::string_view(error.message().data(), error.message().size()));
+  }
 
   int64_t warnings() const;
   int64_t errors() const;

@@ -1,0 +1,85 @@
+#pragma once
+
+// Backs up one item at a time (Velero §5.6): the per-item checks, the item actions (and the
+// additional items they name, fetched and backed up in turn, once each), hooks around pods,
+// native volume snapshots of PVs, and the archive entries. Called from the single writer
+// thread; what it keeps grows with the number of items only by their names (for the resource
+// list Velero writes) and the additional items seen.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_set>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "lifeboat/archive/writer.h"
+#include "lifeboat/backup/backupper.h"
+#include "lifeboat/common/cancellation.h"
+#include "src/backup/backup_log.h"
+#include "src/backup/filters.h"
+#include "src/backup/hooks.h"
+
+namespace lifeboat::backup {
+
+struct ItemCounts {
+  int64_t items = 0;  // objects written (each once, whatever the number of version copies)
+  int64_t snapshots_attempted = 0;
+  int64_t snapshots_completed = 0;
+};
+
+class ItemBackupper {
+ public:
+  ItemBackupper(const BackupperDeps& deps, const api::Backup& backup, const BackupFilters& filters,
+                archive::ArchiveWriter& writer, BackupLog& log, HookRunner& hooks,
+                CancellationToken cancel);
+
+  // Backs up an item listed from `resource` (already filtered by namespace and selector).
+  // Errors here are the archive's (fatal); item problems are logged and counted.
+  Status BackupListed(const kube::ApiResource& resource, boost::json::value item);
+
+  // Namespaces that hold a backed-up item.
+  const std::set<std::string>& namespaces_used() const { return namespaces_used_; }
+  // Group-resources with at least one item written.
+  const std::set<std::string>& group_resources_used() const { return group_resources_used_; }
+  // "<apiVersion>/<Kind>" -> sorted "ns/name" (or "name"): the resource list file.
+  boost::json::object ResourceList() const;
+  // The native snapshot records (the volumesnapshots file), or null when there are none.
+  boost::json::value VolumeSnapshots() const;
+  const ItemCounts& counts() const { return counts_; }
+
+  // Backs up an object named by group/resource/ns/name, fetched live (additional items, CRDs).
+  // `must_include` skips the inclusion checks.
+  Status BackupByName(const plugin::ResourceIdentifier& id, bool must_include);
+
+ private:
+  Status Backup(const kube::ApiResource& resource, boost::json::value item, bool listed,
+                bool must_include);
+  bool Included(const kube::ApiResource& resource, const boost::json::value& item, bool listed,
+                bool must_include);
+  // Runs the actions; false when an action asked to drop the item.
+  bool RunActions(const kube::ApiResource& resource, boost::json::value& item,
+                  std::vector<plugin::ResourceIdentifier>& additional, bool& must_include_more);
+  void SnapshotVolume(const boost::json::value& pv);
+  Status Write(const kube::ApiResource& resource, const boost::json::value& item);
+
+  const BackupperDeps& deps_;
+  const api::Backup& backup_;
+  plugin::BackupContext context_;
+  const BackupFilters& filters_;
+  archive::ArchiveWriter& writer_;
+  BackupLog& log_;
+  HookRunner& hooks_;
+  CancellationToken cancel_;
+  std::vector<std::pair<std::shared_ptr<plugin::BackupItemAction>, plugin::ResourceSelector>> actions_;
+  std::unordered_set<size_t> written_;  // hashes of "gr/ns/name" of items taken
+  std::set<std::string> namespaces_used_;
+  std::set<std::string> group_resources_used_;
+  std::map<std::string, std::vector<std::string>> resource_list_;
+  boost::json::array volume_snapshots_;
+  ItemCounts counts_;
+};
+
+}  // namespace lifeboat::backup
