@@ -137,8 +137,8 @@ std::optional<api::ExecHook> HookRunner::FromAnnotations(
       hook.timeout = *d;
     } else {
       const absl::string_view why = d.status().message();
-      log_->Warn(Cat({"Unable to parse provided timeout ", timeout, ", using default: ",
-                      std::string_view(why.data(), why.size())}),
+      log_->Warn(Cat({"Unable to parse provided timeout ", timeout,
+                      ", using default: ", std::string_view(why.data(), why.size())}),
                  fields);
     }
   }
@@ -206,7 +206,8 @@ Status HookRunner::Execute(HookPhase phase, const json::value& pod, const LogFie
     return std::string(StringField(c.if_object(), "name"));
   };
   if (h.container.empty()) {
-    if (list == nullptr || list->empty()) return absl::InvalidArgumentError("need at least 1 container");
+    if (list == nullptr || list->empty())
+      return absl::InvalidArgumentError("need at least 1 container");
     h.container = name_of(list->front());
   } else if (list == nullptr || std::none_of(list->begin(), list->end(), [&](const json::value& c) {
                return name_of(c) == h.container;
@@ -219,8 +220,8 @@ Status HookRunner::Execute(HookPhase phase, const json::value& pod, const LogFie
 
   // BackupLog has no free-form fields: Velero's hook fields go into the message.
   log_->Info(Cat({"running exec hook hookName=", hook.name, " hookContainer=", h.container,
-                  " hookCommand=", GoStrings(h.command), " hookOnError=",
-                  api::ToString(h.on_error), " hookTimeout=", api::FormatGoDuration(h.timeout),
+                  " hookCommand=", GoStrings(h.command), " hookOnError=", api::ToString(h.on_error),
+                  " hookTimeout=", api::FormatGoDuration(h.timeout),
                   " hookPhase=", PhaseName(phase), " hookSource=", hook.source}),
              fields);
   if (exec_ == nullptr) return absl::FailedPreconditionError("no pod executor to run hooks with");

@@ -55,8 +55,9 @@ class HookRunner {
     api::ExecHook exec;
   };
   // The hook the annotations with `prefix` ("pre.", "post." or "") define, if any.
-  std::optional<api::ExecHook> FromAnnotations(const std::map<std::string, std::string>& annotations,
-                                               std::string_view prefix, const LogFields& fields);
+  std::optional<api::ExecHook> FromAnnotations(
+      const std::map<std::string, std::string>& annotations, std::string_view prefix,
+      const LogFields& fields);
   std::vector<Planned> Plan(HookPhase phase, const boost::json::value& pod,
                             const LogFields& fields);
   // Runs one hook (filling in its defaults); OK only when the command exited 0.

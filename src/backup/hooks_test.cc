@@ -54,8 +54,9 @@ class HooksTest : public ::testing::Test {
     ASSERT_TRUE(exec.ok()) << exec.status();
     exec_ = exec->release();
     for (const char* ns : {"hooks", "other"}) {
-      auto obj = ParseJson(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
-                           ns + "\"}}");
+      auto obj =
+          ParseJson(std::string(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":")") +
+                    ns + "\"}}");
       ASSERT_TRUE(client_->Create({"", "v1", "namespaces"}, "", *obj).ok());
     }
     // hooks/web: containers app (first) and sidecar; other/db: one container.
@@ -74,9 +75,9 @@ class HooksTest : public ::testing::Test {
 
   static void CreatePod(const std::string& ns, const std::string& name, const std::string& labels,
                         const std::string& containers) {
-    auto obj = ParseJson(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
-                         R"(","labels":)" + labels + R"(},"spec":{"containers":)" + containers +
-                         "}}");
+    auto obj =
+        ParseJson(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
+                  R"(","labels":)" + labels + R"(},"spec":{"containers":)" + containers + "}}");
     ASSERT_TRUE(obj.ok()) << obj.status();
     auto created = client_->Create(kPods, ns, *obj);
     ASSERT_TRUE(created.ok()) << created.status();
@@ -180,15 +181,16 @@ TEST_F(HooksTest, SpecHookRunsInTheFirstContainerAndLogsItsOutput) {
   EXPECT_EQ(log_->errors(), 0);
   std::string log = LogText();
   EXPECT_THAT(log, HasSubstr("running exec hook hookName=freeze hookContainer=app"));
-  EXPECT_THAT(log, HasSubstr("hookOnError=Fail hookTimeout=30s hookPhase=pre hookSource=backupSpec"));
+  EXPECT_THAT(log,
+              HasSubstr("hookOnError=Fail hookTimeout=30s hookPhase=pre hookSource=backupSpec"));
   EXPECT_THAT(log, HasSubstr("stdout: hello-out"));
   EXPECT_THAT(log, HasSubstr("stderr: hello-err"));
   EXPECT_THAT(log, HasSubstr("resource=pods"));
 }
 
 TEST_F(HooksTest, FailureWithContinueRunsTheRestAndKeepsThePod) {
-  spec_.hooks.resources.push_back(
-      Entry("e", {Exec({"sh", "-c", "exit 3"}, api::HookErrorMode::kContinue), Exec(Mark("next"))}));
+  spec_.hooks.resources.push_back(Entry(
+      "e", {Exec({"sh", "-c", "exit 3"}, api::HookErrorMode::kContinue), Exec(Mark("next"))}));
   HookRunner runner(&spec_, exec_, log_.get(), {});
   EXPECT_TRUE(runner.Run(HookPhase::kPre, Pod("hooks", "web")));
   EXPECT_EQ(Marker("next"), "app;");
@@ -279,13 +281,15 @@ TEST_F(HooksTest, UnprefixedAnnotationsAreAPreHookWhenNoPreOneExists) {
 }
 
 TEST_F(HooksTest, MissingContainerIsAFailure) {
-  spec_.hooks.resources.push_back(Entry("e", {Exec(Mark("x"), api::HookErrorMode::kContinue, "nope")}));
+  spec_.hooks.resources.push_back(
+      Entry("e", {Exec(Mark("x"), api::HookErrorMode::kContinue, "nope")}));
   HookRunner runner(&spec_, exec_, log_.get(), {});
   EXPECT_TRUE(runner.Run(HookPhase::kPre, Pod("hooks", "web")));
   EXPECT_EQ(runner.failed(), 1);
-  EXPECT_FALSE(runner.Run(HookPhase::kPre,
-                          Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", "true"},
-                                               {"pre.hook.backup.velero.io/container", "ghost"}})));
+  EXPECT_FALSE(
+      runner.Run(HookPhase::kPre, Pod("hooks", "web",
+                                      {{"pre.hook.backup.velero.io/command", "true"},
+                                       {"pre.hook.backup.velero.io/container", "ghost"}})));
   EXPECT_EQ(runner.attempted(), 2);
   EXPECT_EQ(runner.failed(), 2);
   EXPECT_EQ(Marker("x"), "<none>");
@@ -297,8 +301,9 @@ TEST_F(HooksTest, MissingContainerIsAFailure) {
 TEST_F(HooksTest, JsonArrayVersusSingleStringCommand) {
   HookRunner runner(&spec_, exec_, log_.get(), {});
   // A JSON array is the argv.
-  EXPECT_TRUE(runner.Run(HookPhase::kPre,
-                         Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", MarkJson("arr")}})));
+  EXPECT_TRUE(
+      runner.Run(HookPhase::kPre,
+                 Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", MarkJson("arr")}})));
   EXPECT_EQ(Marker("arr"), "app;");
   // A single string is one argument, not split on spaces: "true" runs...
   EXPECT_TRUE(runner.Run(HookPhase::kPre,
@@ -309,8 +314,8 @@ TEST_F(HooksTest, JsonArrayVersusSingleStringCommand) {
                           Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", split}})));
   EXPECT_EQ(Marker("split"), "<none>");
   // A malformed array is a single string too.
-  EXPECT_FALSE(runner.Run(HookPhase::kPre,
-                          Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", "[\"true\""}})));
+  EXPECT_FALSE(runner.Run(
+      HookPhase::kPre, Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", "[\"true\""}})));
   EXPECT_EQ(runner.attempted(), 4);
   EXPECT_EQ(runner.failed(), 2);
   std::string log = LogText();
@@ -320,10 +325,11 @@ TEST_F(HooksTest, JsonArrayVersusSingleStringCommand) {
 
 TEST_F(HooksTest, BadTimeoutAnnotationWarnsAndUsesTheDefault) {
   HookRunner runner(&spec_, exec_, log_.get(), {});
-  EXPECT_TRUE(runner.Run(HookPhase::kPre,
-                         Pod("hooks", "web", {{"pre.hook.backup.velero.io/command", "true"},
-                                              {"pre.hook.backup.velero.io/timeout", "1d"},
-                                              {"pre.hook.backup.velero.io/on-error", "Sometimes"}})));
+  EXPECT_TRUE(
+      runner.Run(HookPhase::kPre, Pod("hooks", "web",
+                                      {{"pre.hook.backup.velero.io/command", "true"},
+                                       {"pre.hook.backup.velero.io/timeout", "1d"},
+                                       {"pre.hook.backup.velero.io/on-error", "Sometimes"}})));
   EXPECT_EQ(log_->warnings(), 1);
   std::string log = LogText();
   EXPECT_THAT(log, HasSubstr("Unable to parse provided timeout 1d, using default"));

@@ -6,12 +6,11 @@
 //
 // Thread safety: Execute may be called from several threads at once on one instance.
 
+#include <boost/json.hpp>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/plugin/backup_item_action.h"
@@ -62,7 +61,7 @@ class ServiceAccountAction : public plugin::BackupItemAction {
   // What the action keeps of one ClusterRoleBinding.
   struct Binding {
     std::string name;
-    std::string role;                                            // roleRef.name
+    std::string role;                                           // roleRef.name
     std::vector<std::pair<std::string, std::string>> accounts;  // ServiceAccount subjects: ns, name
   };
 

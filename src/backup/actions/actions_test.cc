@@ -135,8 +135,7 @@ TEST(PvcActionTest, SelectorKeptOnlyForExplicitEmptyStorageClassWithoutVeleroKey
     "status":{"phase":"Bound"}})"),
                        Backup());
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(out->item.at("spec").at("selector"),
-            Parse(R"({"matchLabels":{"disk":"ssd"},
+  EXPECT_EQ(out->item.at("spec").at("selector"), Parse(R"({"matchLabels":{"disk":"ssd"},
                       "matchExpressions":[{"key":"zone","operator":"Exists"}]})"));
 
   // Only velero.io keys: the empty map goes, the selector stays (as Go's round trip leaves it).

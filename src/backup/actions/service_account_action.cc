@@ -1,9 +1,8 @@
-#include "src/backup/actions/actions.h"
-
 #include <algorithm>
 #include <set>
 
 #include "lifeboat/kube/object.h"
+#include "src/backup/actions/actions.h"
 
 namespace lifeboat::backup {
 namespace {
@@ -58,12 +57,12 @@ StatusOr<const std::vector<ServiceAccountAction::Binding>*> ServiceAccountAction
   std::vector<Binding> list;
   kube::ListAllOptions options;
   options.on_restart = [&list] { list.clear(); };
-  StatusOr<kube::ListAllResult> r = kube::ListAll(
-      *client_, {std::string(kRbacGroup), *version, "clusterrolebindings"}, "", options,
-      [&list](json::value&& crb) {
-        list.push_back(Summarize(crb));
-        return absl::OkStatus();
-      });
+  StatusOr<kube::ListAllResult> r =
+      kube::ListAll(*client_, {std::string(kRbacGroup), *version, "clusterrolebindings"}, "",
+                    options, [&list](json::value&& crb) {
+                      list.push_back(Summarize(crb));
+                      return absl::OkStatus();
+                    });
   if (!r.ok()) return Annotate(r.status(), "listing clusterrolebindings");
   bindings_ = std::move(list);
   return &*bindings_;
@@ -79,9 +78,8 @@ StatusOr<plugin::ExecuteOutput> ServiceAccountAction::Execute(json::value item,
   const std::string name(kube::ObjectName(item));
   std::set<std::string> names, roles;
   for (const Binding& b : *bindings) {
-    bool subject = std::any_of(b.accounts.begin(), b.accounts.end(), [&](const auto& a) {
-      return a.first == ns && a.second == name;
-    });
+    bool subject = std::any_of(b.accounts.begin(), b.accounts.end(),
+                               [&](const auto& a) { return a.first == ns && a.second == name; });
     if (!subject) continue;
     names.insert(b.name);
     if (!b.role.empty()) roles.insert(b.role);
