@@ -175,18 +175,23 @@ class BackupRun {
     std::vector<kube::ApiResource> order = BackupOrder(groups, all);
     std::vector<ListTask> tasks = Tasks(filters, namespaces, order);
     auto last_progress = clock_.Now();
-    OrderedListerOptions lo{options_.list_workers, options_.page_size, 2};
+    OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
+    // Items are serialized (Go's json.Marshal form) on the listing threads; the writer thread
+    // re-serializes only items an action changed.
+    lo.prepare = [](const boost::json::value& item) { return CanonicalJson(item); };
     return ListInOrder(
         *deps_.client, tasks, lo,
-        [&](size_t i, boost::json::array& page, const Status& error) -> Status {
+        [&](size_t i, Page& page, const Status& error) -> Status {
           const ListTask& t = tasks[i];
           if (!error.ok()) {
             log.Error("Error listing items", {GroupResource(t.resource), t.ns, ""}, error);
             return absl::OkStatus();
           }
-          for (auto& item : page) {
+          for (size_t k = 0; k < page.items.size(); ++k) {
+            boost::json::value& item = page.items[k];
             if (!t.resource.namespaced || filters.NamespaceIncluded(kube::ObjectNamespace(item))) {
-              LIFEBOAT_RETURN_IF_ERROR(items.BackupListed(t.resource, std::move(item)));
+              LIFEBOAT_RETURN_IF_ERROR(
+                  items.BackupListed(t.resource, std::move(item), std::move(page.prepared[k])));
             }
           }
           if (progress_ && clock_.Now() - last_progress >= std::chrono::seconds(1)) {

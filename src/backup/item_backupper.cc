@@ -77,8 +77,10 @@ ItemBackupper::ItemBackupper(const BackupperDeps& deps, const api::Backup& backu
   for (const auto& a : deps_.actions) actions_.emplace_back(a, a->AppliesTo());
 }
 
-Status ItemBackupper::BackupListed(const kube::ApiResource& resource, boost::json::value item) {
-  return Backup(resource, std::move(item), /*listed=*/true, /*must_include=*/false);
+Status ItemBackupper::BackupListed(const kube::ApiResource& resource, boost::json::value item,
+                                   std::string encoded) {
+  return Backup(resource, std::move(item), /*listed=*/true, /*must_include=*/false,
+                std::move(encoded));
 }
 
 bool ItemBackupper::Included(const kube::ApiResource& resource, const boost::json::value& item,
@@ -104,7 +106,7 @@ bool ItemBackupper::Included(const kube::ApiResource& resource, const boost::jso
 }
 
 Status ItemBackupper::Backup(const kube::ApiResource& resource, boost::json::value item,
-                             bool listed, bool must_include) {
+                             bool listed, bool must_include, std::string encoded) {
   if (cancel_.IsCancelled()) return cancel_.status();
   const std::string gr = GroupResource(resource);
   const std::string ns(kube::ObjectNamespace(item));
@@ -126,24 +128,27 @@ Status ItemBackupper::Backup(const kube::ApiResource& resource, boost::json::val
   }
   std::vector<plugin::ResourceIdentifier> additional;
   bool must_include_more = false;
-  if (!RunActions(resource, item, additional, must_include_more)) return absl::OkStatus();
+  bool changed = false;
+  if (!RunActions(resource, item, additional, must_include_more, changed)) return absl::OkStatus();
+  if (changed || encoded.empty()) encoded = CanonicalJson(item);
   for (const auto& id : additional) {
     LIFEBOAT_RETURN_IF_ERROR(BackupByName(id, must_include_more));
   }
   if (gr == "persistentvolumes") SnapshotVolume(item);
-  LIFEBOAT_RETURN_IF_ERROR(Write(resource, item));
+  LIFEBOAT_RETURN_IF_ERROR(Write(resource, item, encoded));
   if (is_pod) hooks_.Run(HookPhase::kPost, item);
   return absl::OkStatus();
 }
 
 bool ItemBackupper::RunActions(const kube::ApiResource& resource, boost::json::value& item,
                                std::vector<plugin::ResourceIdentifier>& additional,
-                               bool& must_include_more) {
+                               bool& must_include_more, bool& changed) {
   const std::string gr = GroupResource(resource);
   const LogFields f{gr, std::string(kube::ObjectNamespace(item)), std::string(kube::ObjectName(item))};
   for (const auto& [action, selector] : actions_) {
     if (!Applies(selector, gr, f.ns, item)) continue;
     log_.Info("Executing custom action " + action->Name(), f);
+    changed = true;
     auto out = action->Execute(item, context_);
     if (!out.ok()) {
       log_.Error("error executing custom action " + action->Name(), f, out.status());
@@ -230,12 +235,11 @@ void ItemBackupper::SnapshotVolume(const boost::json::value& pv) {
   }
 }
 
-Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json::value& item) {
+Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json::value& item,
+                            const std::string& bytes) {
   const std::string gr = GroupResource(resource);
   const std::string ns = resource.namespaced ? std::string(kube::ObjectNamespace(item)) : "";
   const std::string name(kube::ObjectName(item));
-  // Go's json.Marshal of a map: keys sorted at every level, compact.
-  const std::string bytes = CanonicalJson(item);
   LIFEBOAT_RETURN_IF_ERROR(writer_.Add(archive::ItemPath(gr, ns, name), bytes));
   LIFEBOAT_RETURN_IF_ERROR(
       writer_.Add(archive::PreferredVersionItemPath(gr, resource.version, ns, name), bytes));
@@ -243,17 +247,25 @@ Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json
   if (!ns.empty()) namespaces_used_.insert(ns);
   group_resources_used_.insert(gr);
   const std::string gv = resource.group.empty() ? resource.version : resource.group + "/" + resource.version;
-  resource_list_[gv + "/" + resource.kind].push_back(ns.empty() ? name : ns + "/" + name);
+  std::string& names = resource_list_[gv + "/" + resource.kind];
+  if (!ns.empty()) names.append(ns).append("/");
+  names.append(name).append("\n");
   return absl::OkStatus();
 }
 
 boost::json::object ItemBackupper::ResourceList() const {
   boost::json::object out;
   for (const auto& [key, names] : resource_list_) {
-    std::vector<std::string> sorted = names;
+    std::vector<std::string_view> sorted;
+    for (size_t start = 0; start < names.size();) {
+      size_t end = names.find('\n', start);
+      sorted.emplace_back(names.data() + start, end - start);
+      start = end + 1;
+    }
     std::sort(sorted.begin(), sorted.end());
     boost::json::array a;
-    for (auto& n : sorted) a.emplace_back(n);
+    a.reserve(sorted.size());
+    for (auto n : sorted) a.emplace_back(n);
     out[key] = std::move(a);
   }
   return out;

@@ -9,11 +9,12 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <unordered_set>
 #include <string>
 #include <vector>
 
 #include <boost/json.hpp>
+
+#include "absl/container/flat_hash_set.h"
 
 #include "lifeboat/archive/writer.h"
 #include "lifeboat/backup/backupper.h"
@@ -37,8 +38,10 @@ class ItemBackupper {
                 CancellationToken cancel);
 
   // Backs up an item listed from `resource` (already filtered by namespace and selector).
-  // Errors here are the archive's (fatal); item problems are logged and counted.
-  Status BackupListed(const kube::ApiResource& resource, boost::json::value item);
+  // `encoded`: the item's CanonicalJson when already computed (empty: computed here). Errors
+  // here are the archive's (fatal); item problems are logged and counted.
+  Status BackupListed(const kube::ApiResource& resource, boost::json::value item,
+                      std::string encoded = {});
 
   // Namespaces that hold a backed-up item.
   const std::set<std::string>& namespaces_used() const { return namespaces_used_; }
@@ -56,14 +59,18 @@ class ItemBackupper {
 
  private:
   Status Backup(const kube::ApiResource& resource, boost::json::value item, bool listed,
-                bool must_include);
+                bool must_include, std::string encoded = {});
   bool Included(const kube::ApiResource& resource, const boost::json::value& item, bool listed,
                 bool must_include);
   // Runs the actions; false when an action asked to drop the item.
+  // Runs the actions; false when an action asked to drop the item. `changed` tells whether any
+  // action ran (its item may differ from the listed one).
   bool RunActions(const kube::ApiResource& resource, boost::json::value& item,
-                  std::vector<plugin::ResourceIdentifier>& additional, bool& must_include_more);
+                  std::vector<plugin::ResourceIdentifier>& additional, bool& must_include_more,
+                  bool& changed);
   void SnapshotVolume(const boost::json::value& pv);
-  Status Write(const kube::ApiResource& resource, const boost::json::value& item);
+  Status Write(const kube::ApiResource& resource, const boost::json::value& item,
+               const std::string& encoded);
 
   const BackupperDeps& deps_;
   const api::Backup& backup_;
@@ -74,10 +81,12 @@ class ItemBackupper {
   HookRunner& hooks_;
   CancellationToken cancel_;
   std::vector<std::pair<std::shared_ptr<plugin::BackupItemAction>, plugin::ResourceSelector>> actions_;
-  std::unordered_set<size_t> written_;  // hashes of "gr/ns/name" of items taken
+  absl::flat_hash_set<uint64_t> written_;  // hashes of "gr/ns/name" of items taken
   std::set<std::string> namespaces_used_;
   std::set<std::string> group_resources_used_;
-  std::map<std::string, std::vector<std::string>> resource_list_;
+  // "<apiVersion>/<Kind>" -> the names written, '\n'-separated (one allocation per kind, not
+  // per item: a cluster's worth of names stays a few MiB).
+  std::map<std::string, std::string> resource_list_;
   boost::json::array volume_snapshots_;
   ItemCounts counts_;
 };

@@ -14,7 +14,7 @@ namespace {
 
 // The pages of one task on their way from a worker to the consumer.
 struct TaskQueue {
-  std::deque<boost::json::array> pages;
+  std::deque<Page> pages;
   bool done = false;
   Status error;
 };
@@ -55,7 +55,7 @@ class Lister {
         TaskQueue& q = queues_[i];
         Wait(lock, [&] { return !q.pages.empty() || q.done || stop_.token().IsCancelled(); });
         if (!q.pages.empty()) {
-          boost::json::array page = std::move(q.pages.front());
+          Page page = std::move(q.pages.front());
           q.pages.pop_front();
           lock.unlock();
           cv_.notify_all();
@@ -66,7 +66,7 @@ class Lister {
           Status error = q.error;
           lock.unlock();
           if (!error.ok()) {
-            boost::json::array none;
+            Page none;
             LIFEBOAT_RETURN_IF_ERROR(on_page(i, none, error));
           }
           break;
@@ -103,6 +103,13 @@ class Lister {
     lo.list.cancel = stop_.token();
     auto result = kube::ListAllPages(client_, task.resource.gvr(), task.ns, lo,
                                      [&](boost::json::array& items) -> Status {
+                                       Page page{std::move(items), {}};
+                                       if (options_.prepare) {
+                                         page.prepared.reserve(page.items.size());
+                                         for (const auto& item : page.items) {
+                                           page.prepared.push_back(options_.prepare(item));
+                                         }
+                                       }
                                        std::unique_lock lock(mu_);
                                        TaskQueue& q = queues_[i];
                                        Wait(lock, [&] {
@@ -110,7 +117,7 @@ class Lister {
                                                 stop_.token().IsCancelled();
                                        });
                                        if (stop_.token().IsCancelled()) return stop_.token().status();
-                                       q.pages.push_back(std::move(items));
+                                       q.pages.push_back(std::move(page));
                                        cv_.notify_all();
                                        return absl::OkStatus();
                                      });

@@ -28,12 +28,21 @@ struct OrderedListerOptions {
   int workers = 4;
   int64_t page_size = 500;
   int queue_pages = 2;
+  // Run on the listing threads for each item before it is queued (e.g. its serialization), so
+  // that work is spread over the workers instead of the single consumer. Its results travel
+  // with the page (Page::prepared, one per item).
+  std::function<std::string(const boost::json::value& item)> prepare;
+};
+
+struct Page {
+  boost::json::array items;
+  std::vector<std::string> prepared;  // empty unless OrderedListerOptions::prepare is set
 };
 
 // Called on the thread that called ListInOrder, for every page of every task, in task order
 // then page order. A task whose list fails is reported once with `items` empty and `error` set
 // (the other tasks go on); an error returned by the callback stops everything and is returned.
-using PageHandler = std::function<Status(size_t task, boost::json::array& items, const Status& error)>;
+using PageHandler = std::function<Status(size_t task, Page& page, const Status& error)>;
 
 Status ListInOrder(kube::DynamicClient& client, const std::vector<ListTask>& tasks,
                    const OrderedListerOptions& options, const PageHandler& on_page,

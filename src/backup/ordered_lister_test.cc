@@ -88,12 +88,16 @@ TEST_F(OrderedListerTest, PagesArriveInTaskOrderWithEveryObjectOnce) {
     std::vector<size_t> order;
     std::map<size_t, std::set<std::string>> names;
     std::map<size_t, Status> errors;
-    Status s = ListInOrder(*client_, tasks, {.workers = workers, .page_size = 64},
-                           [&](size_t task, boost::json::array& items, const Status& error) {
+    OrderedListerOptions lo{.workers = workers, .page_size = 64};
+    lo.prepare = [](const boost::json::value& item) { return "name=" + std::string(kube::ObjectName(item)); };
+    Status s = ListInOrder(*client_, tasks, lo,
+                           [&](size_t task, Page& page, const Status& error) {
                              if (order.empty() || order.back() != task) order.push_back(task);
                              if (!error.ok()) errors[task] = error;
-                             for (auto& item : items) {
-                               EXPECT_TRUE(names[task].insert(std::string(kube::ObjectName(item))).second);
+                             EXPECT_EQ(page.prepared.size(), page.items.size());
+                             for (size_t k = 0; k < page.items.size(); ++k) {
+                               EXPECT_TRUE(names[task].insert(std::string(kube::ObjectName(page.items[k]))).second);
+                               EXPECT_EQ(page.prepared[k], "name=" + std::string(kube::ObjectName(page.items[k])));
                              }
                              return absl::OkStatus();
                            },
@@ -113,7 +117,7 @@ TEST_F(OrderedListerTest, ConsumerErrorStopsTheWorkers) {
   for (int i = 0; i < 20; ++i) tasks.push_back({Resource("configmaps"), "ns-a", ""});
   int pages = 0;
   Status s = ListInOrder(*client_, tasks, {.workers = 4, .page_size = 50},
-                         [&](size_t, boost::json::array&, const Status&) {
+                         [&](size_t, Page&, const Status&) {
                            return ++pages == 3 ? absl::AbortedError("enough") : absl::OkStatus();
                          },
                          {});

@@ -1,5 +1,7 @@
 #include "lifeboat/common/json.h"
 
+#include <charconv>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -67,31 +69,141 @@ std::optional<bool> JsonBool(const json::value& v, std::initializer_list<std::st
 
 namespace {
 
-void Canonical(const json::value& v, std::string& out) {
-  if (v.is_object()) {
-    std::vector<const json::key_value_pair*> members;
-    for (const auto& kv : v.get_object()) members.push_back(&kv);
-    std::sort(members.begin(), members.end(),
-              [](const json::key_value_pair* a, const json::key_value_pair* b) { return a->key() < b->key(); });
-    out.push_back('{');
-    for (size_t i = 0; i < members.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      out += json::serialize(json::value(json::string(members[i]->key())));
-      out.push_back(':');
-      Canonical(members[i]->value(), out);
+constexpr char kHex[] = "0123456789abcdef";
+
+// Go's encoding/json string encoding (escapeHTML on, as json.Marshal): `"` `\\` and the
+// control characters escaped (\b \f \n \r \t short, the rest \u00XX), `<` `>` `&` and
+// U+2028/U+2029 as \uXXXX, invalid UTF-8 bytes as \ufffd.
+void GoString(std::string_view s, std::string& out) {
+  out.push_back('"');
+  size_t start = 0;
+  auto flush = [&](size_t i) { out.append(s.data() + start, i - start); };
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+        ++i;
+        continue;
+      }
+      flush(i);
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+      }
+      start = ++i;
+      continue;
     }
-    out.push_back('}');
-  } else if (v.is_array()) {
-    out.push_back('[');
-    bool first = true;
-    for (const auto& item : v.get_array()) {
-      if (!first) out.push_back(',');
-      first = false;
-      Canonical(item, out);
+    // A multi-byte sequence: validate it (Go replaces invalid bytes by U+FFFD).
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    bool valid = len > 0 && c <= 0xF4 && i + len <= s.size();
+    uint32_t cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; valid && k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      valid = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
     }
-    out.push_back(']');
-  } else {
-    out += json::serialize(v);
+    if (valid) {
+      valid = (len == 2 && cp >= 0x80) || (len == 3 && cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) ||
+              (len == 4 && cp >= 0x10000 && cp <= 0x10FFFF);
+    }
+    if (!valid) {
+      flush(i);
+      out += "\\ufffd";
+      start = ++i;
+      continue;
+    }
+    if (cp == 0x2028 || cp == 0x2029) {
+      flush(i);
+      out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+      start = i + len;
+    }
+    i += len;
+  }
+  flush(s.size());
+  out.push_back('"');
+}
+
+// Go's float64 encoding: shortest round-trip digits, 'f' format for 1e-6 <= |f| < 1e21 and
+// 'e' format otherwise with a two-digit minimum exponent cleaned up as Go does ("1e-07" ->
+// "1e-7").
+void GoFloat(double f, std::string& out) {
+  char buf[64];
+  const double a = std::fabs(f);
+  const bool exp = a != 0 && (a < 1e-6 || a >= 1e21);
+  auto r = std::to_chars(buf, buf + sizeof buf, f,
+                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string s(buf, r.ptr);
+  if (exp) {
+    size_t e = s.find('e');
+    if (e != std::string::npos && e + 2 < s.size() && s[e + 2] == '0' && s.size() - e == 4) {
+      s.erase(e + 2, 1);  // "e-07" -> "e-7"
+    }
+  }
+  out += s;
+}
+
+void GoMarshal(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      const json::object& o = v.get_object();
+      // Sorted by key bytes, as Go sorts a map's keys.
+      std::vector<const json::key_value_pair*> mine;
+      mine.reserve(o.size());
+      for (const auto& kv : o) mine.push_back(&kv);
+      std::sort(mine.begin(), mine.end(),
+                [](const json::key_value_pair* x, const json::key_value_pair* y) { return x->key() < y->key(); });
+      out.push_back('{');
+      for (size_t i = 0; i < mine.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        GoString(mine[i]->key(), out);
+        out.push_back(':');
+        GoMarshal(mine[i]->value(), out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        GoMarshal(item, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::string:
+      GoString(v.get_string(), out);
+      return;
+    case json::kind::int64: {
+      char buf[24];
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, v.get_int64()).ptr);
+      return;
+    }
+    case json::kind::uint64: {
+      char buf[24];
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, v.get_uint64()).ptr);
+      return;
+    }
+    case json::kind::double_:
+      GoFloat(v.get_double(), out);
+      return;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case json::kind::null:
+      out += "null";
+      return;
   }
 }
 
@@ -99,7 +211,7 @@ void Canonical(const json::value& v, std::string& out) {
 
 std::string CanonicalJson(const json::value& v) {
   std::string out;
-  Canonical(v, out);
+  GoMarshal(v, out);
   return out;
 }
 

@@ -37,5 +37,17 @@ TEST(JsonTest, CanonicalJsonSortsKeysRecursively) {
   EXPECT_EQ(CanonicalJson(v), R"({"a":{"c":"s","z":[{"x":2,"y":1}]},"b":1})");
 }
 
+TEST(JsonTest, CanonicalJsonIsWhatGoJsonMarshalWrites) {
+  // Expected strings are what Go's json.Marshal prints for the same map[string]interface{}.
+  auto v = ParseJson(R"({"html":"<a href=\"x\">&</a>","ctl":"\b\f\n\r\t\u0001","ls":"\u2028\u2029","u":"é✓😀",)"
+                     R"("i":-42,"big":18446744073709551615,"f":1.5,"tiny":1e-7,"huge":1e21,"z":0.000001,"n":null,"t":true})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(CanonicalJson(*v),
+            R"({"big":18446744073709551615,"ctl":"\b\f\n\r\t\u0001","f":1.5,"html":"\u003ca href=\"x\"\u003e\u0026\u003c/a\u003e",)"
+            R"("huge":1e+21,"i":-42,"ls":"\u2028\u2029","n":null,"t":true,"tiny":1e-7,"u":"é✓😀","z":0.000001})");
+  boost::json::value bad = boost::json::string("a\xff\xc3" "b");  // invalid UTF-8
+  EXPECT_EQ(CanonicalJson(bad), R"("a\ufffd\ufffdb")");
+}
+
 }  // namespace
 }  // namespace lifeboat

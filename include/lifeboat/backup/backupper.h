@@ -37,7 +37,7 @@ struct SnapshotLocation {
 };
 
 struct BackupperOptions {
-  int list_workers = 4;       // collections listed at once
+  int list_workers = 2;       // collections listed at once (more help against a remote API server)
   int64_t page_size = 500;    // items per LIST page
   int archive_threads = 2;    // parallel gzip
   int archive_level = 6;

@@ -31,8 +31,10 @@ std::optional<std::string> JsonString(const boost::json::value& v, std::initiali
 std::optional<int64_t> JsonInt(const boost::json::value& v, std::initializer_list<std::string_view> path);
 std::optional<bool> JsonBool(const boost::json::value& v, std::initializer_list<std::string_view> path);
 
-// Compact serialization with object keys sorted recursively (stable output for hashes and
-// golden files).
+// What Go's json.Marshal writes for the same unstructured object (how Velero writes every item
+// of a backup): compact, object keys sorted by their bytes at every level, Go's string escaping
+// (including <, >, & and U+2028/9 as \uXXXX, invalid UTF-8 as \ufffd) and Go's number
+// formatting (integers as such, floats in shortest form, 'e' notation outside [1e-6, 1e21)).
 std::string CanonicalJson(const boost::json::value& v);
 
 }  // namespace lifeboat
