@@ -9,6 +9,7 @@
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
+#include "src/kube/continue_scanner.h"
 
 namespace lifeboat::kube {
 namespace {
@@ -182,7 +183,16 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
     parsed_bytes = 0;
   };
   reset();
+  std::optional<ContinueScanner> scanner;
+  if (options.on_continue) scanner.emplace();
+  bool continue_reported = false;
   req.on_body = [&](std::string_view chunk) {
+    if (scanner && !continue_reported) {
+      if (std::optional<std::string> token = scanner->Feed(chunk)) {
+        continue_reported = true;
+        options.on_continue(*token);
+      }
+    }
     parsed_bytes += chunk.size();
     if (parsed_bytes > JsonLimits{}.max_bytes) {
       parse_error = boost::json::error::exception;  // replaced by a clear message below

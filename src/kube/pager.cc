@@ -7,6 +7,9 @@
 // exactly those at or before the last delivered key. The pager checks that order as it goes;
 // if a server breaks it, a restart delivers everything again and says so.
 
+#include <atomic>
+#include <future>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -37,6 +40,80 @@ struct LastKey {
   }
 };
 
+// Drops the items of a page already delivered before a restart (by key order) and checks that
+// the server lists in key order. FailedPrecondition when the order breaks after a restart.
+Status Dedupe(const GroupVersionResource& gvr, boost::json::array& items, ListAllResult& result,
+              LastKey& last, LastKey& previous, bool& ordered, bool& skipping) {
+  KeyView prev = previous.view();
+  bool have_prev = previous.set;
+  size_t keep = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    KeyView key = KeyOf(items[i]);
+    if (have_prev && !(prev < key)) {
+      if (result.restarted && ordered) {
+        // Skipping by order after the restart would be wrong: give up rather than lose or
+        // repeat objects silently.
+        return absl::FailedPreconditionError(
+            "list " + gvr.ToString() + ": the server's list is not in key order, so the " +
+            "expired list cannot be resumed exactly; list again");
+      }
+      ordered = false;
+    }
+    prev = key;
+    have_prev = true;
+    if (skipping && key <= last.view()) {
+      ++result.skipped_duplicates;
+      continue;
+    }
+    skipping = false;
+    if (keep != i) items[keep] = std::move(items[i]);
+    ++keep;
+  }
+  // `prev` still points into the page's last item (moved or not, its strings stay put).
+  if (have_prev) previous.Assign(prev);
+  items.resize(keep);
+  if (keep > 0) last.Assign(KeyOf(items[keep - 1]));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace {
+
+// One page being fetched on its own thread, and its continue token, known as soon as it has
+// streamed in (before the page is parsed).
+struct Fetch {
+  std::shared_ptr<CancellationSource> cancel;
+  std::future<std::string> token;
+  std::future<StatusOr<ListPage>> page;
+
+  // Stops the fetch and waits for its thread.
+  void Abandon() {
+    if (!page.valid()) return;
+    cancel->Cancel("list abandoned");
+    page.wait();
+  }
+};
+
+Fetch StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::string ns,
+                 ListOptions o, const CancellationToken& parent) {
+  Fetch f;
+  f.cancel = std::make_shared<CancellationSource>(CancellationSource::ChildOf(parent));
+  auto promise = std::make_shared<std::promise<std::string>>();
+  auto told = std::make_shared<std::atomic<bool>>(false);
+  f.token = promise->get_future();
+  o.cancel = f.cancel->token();
+  o.on_continue = [promise, told](const std::string& t) {
+    if (!told->exchange(true)) promise->set_value(t);
+  };
+  f.page = std::async(std::launch::async, [&client, gvr, ns = std::move(ns), o, promise, told] {
+    StatusOr<ListPage> page = client.List(gvr, ns, o);
+    if (!told->exchange(true)) promise->set_value(page.ok() ? page->continue_token : std::string());
+    return page;
+  });
+  return f;
+}
+
 }  // namespace
 
 StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
@@ -51,17 +128,37 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
   ListOptions lo = options.list;
   lo.limit = options.page_size > 0 ? options.page_size : 500;
   lo.continue_token.clear();
+  // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
+  // streamed in, so the server prepares it while page k is parsed and delivered. At most two
+  // pages exist at once.
+  Fetch current = StartFetch(client, gvr, std::string(ns), lo, options.list.cancel);
+  Fetch next;
+  auto abandon = [&] {
+    current.Abandon();
+    next.Abandon();
+  };
   while (true) {
-    if (lo.cancel.IsCancelled()) return lo.cancel.status();
-    auto page = client.List(gvr, ns, lo);
+    if (lo.cancel.IsCancelled()) {
+      abandon();
+      return lo.cancel.status();
+    }
+    const std::string next_token = current.token.get();
+    if (!next_token.empty()) {
+      ListOptions o = lo;
+      o.continue_token = next_token;
+      next = StartFetch(client, gvr, std::string(ns), o, options.list.cancel);
+    }
+    auto page = current.page.get();
     if (!page.ok()) {
-      bool expired = page.status().code() == absl::StatusCode::kOutOfRange && !lo.continue_token.empty();
+      next.Abandon();
+      next = Fetch{};
+      const bool expired = page.status().code() == absl::StatusCode::kOutOfRange && result.pages > 0;
       if (expired && !result.restarted) {
         LB_LOG_WARN("list {}: continue token expired after {} items; restarting the list ({})",
                     gvr.ToString(), result.items, page.status().ToString());
         result.restarted = true;
-        lo.continue_token.clear();
         // The old snapshot is gone: restart from the most recent state.
+        lo.continue_token.clear();
         lo.resource_version.clear();
         lo.resource_version_match.clear();
         if (options.on_restart) options.on_restart();
@@ -72,6 +169,7 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
         }
         skipping = dedupe && ordered && last.set;
         previous = LastKey{};
+        current = StartFetch(client, gvr, std::string(ns), lo, options.list.cancel);
         continue;
       }
       return page.status();
@@ -80,40 +178,27 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
     result.resource_version = page->resource_version;
     boost::json::array& items = page->items;
     if (dedupe) {
-      KeyView prev = previous.view();
-      bool have_prev = previous.set;
-      size_t keep = 0;
-      for (size_t i = 0; i < items.size(); ++i) {
-        KeyView key = KeyOf(items[i]);
-        if (have_prev && !(prev < key)) {
-          if (result.restarted && ordered) {
-            // Skipping by order after the restart would be wrong: give up rather than lose
-            // or repeat objects silently.
-            return absl::FailedPreconditionError(
-                "list " + gvr.ToString() + ": the server's list is not in key order, so the " +
-                "expired list cannot be resumed exactly; list again");
-          }
-          ordered = false;
-        }
-        prev = key;
-        have_prev = true;
-        if (skipping && key <= last.view()) {
-          ++result.skipped_duplicates;
-          continue;
-        }
-        skipping = false;
-        if (keep != i) items[keep] = std::move(items[i]);
-        ++keep;
+      Status order = Dedupe(gvr, items, result, last, previous, ordered, skipping);
+      if (!order.ok()) {
+        next.Abandon();
+        return order;
       }
-      // `prev` still points into the page's last item (moved or not, its strings stay put).
-      if (have_prev) previous.Assign(prev);
-      items.resize(keep);
-      if (keep > 0) last.Assign(KeyOf(items[keep - 1]));
     }
     result.items += static_cast<int64_t>(items.size());
-    if (!items.empty()) LIFEBOAT_RETURN_IF_ERROR(on_page(items));
+    if (!items.empty()) {
+      if (Status s = on_page(items); !s.ok()) {
+        next.Abandon();
+        return s;
+      }
+    }
     if (page->continue_token.empty()) break;
-    lo.continue_token = std::move(page->continue_token);
+    current = std::move(next);
+    next = Fetch{};
+    if (!current.page.valid()) {  // the early token was "" but the page has one: fetch it now
+      ListOptions o = lo;
+      o.continue_token = page->continue_token;
+      current = StartFetch(client, gvr, std::string(ns), o, options.list.cancel);
+    }
   }
   if (result.skipped_duplicates > 0) {
     LB_LOG_INFO("list {}: skipped {} objects already delivered before the restart", gvr.ToString(),

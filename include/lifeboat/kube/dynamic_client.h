@@ -54,6 +54,11 @@ struct ListOptions {
   std::string continue_token;
   std::optional<int64_t> timeout_seconds;
   CancellationToken cancel;
+  // List only: called at most once, on the thread doing the request, as soon as the page's
+  // metadata.continue has streamed in ("" on the last page) — before the items are parsed. Not
+  // called when a server sends items before metadata. The pager uses it to ask for the next
+  // page early.
+  std::function<void(const std::string& continue_token)> on_continue;
 };
 
 enum class PatchType {
