@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, on the embedded defaults: sets up a fresh Debian 12 machine, builds kubesim,
-# starts it with sample workloads and shows the cluster with the real kubectl.
-# (Later issues turn this into the backup/restore demo.)
+# The main job, on the embedded defaults: sets up a fresh Debian 12 machine, builds kubesim and
+# lifeboat, starts kubesim with sample workloads, shows the cluster with the real kubectl, then
+# backs the demo namespace up into a local-directory bucket in Velero's format and shows the
+# bucket. (Restore comes with its issue.)
 #
 #   bash scripts/demo.sh            # waits for Enter before stopping kubesim
 #   DEMO_KEEP_RUNNING=0 bash scripts/demo.sh   # stops right away
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target kubesim
+cmake --build --preset release --target kubesim lifeboat
 DATA=${DEMO_DATA_DIR:-$PWD/build/demo-cluster}
 mkdir -p "$DATA"
 build/release/bin/kubesim --data-dir "$DATA" --fresh --listen 127.0.0.1:0 \
@@ -27,6 +28,14 @@ step kubectl -n demo get deployments,statefulsets,pods,services,configmaps,secre
 step kubectl get pv
 pod=$(kubectl -n demo get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 step kubectl -n demo exec "$pod" -- sh -c 'echo "hello from $POD_NAME in $POD_NAMESPACE"; pwd'
+BUCKET=$DATA/bucket
+rm -rf "$BUCKET"
+step build/release/bin/lifeboat backup run demo-backup --bucket-dir "$BUCKET" --include-namespaces demo
+step ls -l "$BUCKET/lifeboat/backups/demo-backup"
+echo; echo "\$ tar -tzf $BUCKET/lifeboat/backups/demo-backup/demo-backup.tar.gz | head -n 12"
+tar -tzf "$BUCKET/lifeboat/backups/demo-backup/demo-backup.tar.gz" | head -n 12
+echo; echo "\$ grep '\"phase\"' $BUCKET/lifeboat/backups/demo-backup/velero-backup.json"
+grep -o '"phase":"[A-Za-z]*"' "$BUCKET/lifeboat/backups/demo-backup/velero-backup.json"
 echo
 echo "kubesim is serving https://$(grep -o '127.0.0.1:[0-9]*' "$DATA/kubesim.out" | head -n1)"
 echo "Use it:  export KUBECONFIG=$KUBECONFIG"
