@@ -15,6 +15,13 @@ Output: header → {"authorization", "headers": {lower-case name: value}};
         presign and client_presign → {"url"}.
 """
 
+import os
+
+# With awscrt installed (Debian's awscli pulls it in), botocore signs through the CRT, which reads
+# the real clock: use botocore's own Python signers, whose clock is frozen below. Decided when
+# botocore is imported.
+os.environ["BOTO_DISABLE_CRT"] = "true"
+
 import datetime
 import json
 import sys
@@ -56,6 +63,7 @@ def make_request(r):
 def main():
     spec = json.load(open(sys.argv[1], encoding="utf-8"))
     freeze_time(spec["time"])
+
     c = spec["credentials"]
     creds = botocore.credentials.Credentials(
         c["access_key_id"], c["secret_access_key"], c.get("session_token") or None)
