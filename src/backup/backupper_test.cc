@@ -134,7 +134,7 @@ class BackupperTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(bucket_dir_); }
 
-  api::Backup Run(api::Backup b) {
+  api::Backup Run(api::Backup b, const std::function<void(BackupperDeps&)>& adjust = nullptr) {
     if (b.metadata.name.empty()) b.metadata.name = "b" + std::to_string(++counter_);
     b.metadata.namespace_ = "velero";
     b.metadata.uid = "uid-" + b.metadata.name;
@@ -144,6 +144,7 @@ class BackupperTest : public ::testing::Test {
     deps.discovery = discovery_;
     deps.store = store_.get();
     deps.actions = BuiltinBackupItemActions(client_);
+    if (adjust) adjust(deps);
     BackupperOptions options;
     options.page_size = 2;  // several pages per collection
     options.temp_dir = bucket_dir_;
@@ -312,6 +313,69 @@ TEST_F(BackupperTest, ExistingBackupInTheBucketFailsWithoutTouchingIt) {
   EXPECT_EQ(b.status.phase, api::BackupPhase::kFailed);
   EXPECT_EQ(b.status.failure_reason, "backup already exists in object storage");
   EXPECT_EQ(*store_->GetBackupMetadata("dup"), before);
+}
+
+// A snapshotter that claims hostPath PVs (volume ID: the PV's name) and records its calls.
+class FakeSnapshotter : public plugin::VolumeSnapshotter {
+ public:
+  explicit FakeSnapshotter(std::vector<std::string>* calls) : calls_(calls) {}
+  StatusOr<std::string> GetVolumeId(const boost::json::value& pv) override {
+    return JsonFind(pv, {"spec", "hostPath"}) ? std::string(kube::ObjectName(pv)) : std::string();
+  }
+  StatusOr<boost::json::value> SetVolumeId(boost::json::value pv, const std::string&) override { return pv; }
+  StatusOr<plugin::VolumeInfo> GetVolumeInfo(const std::string&, const std::string&) override {
+    return plugin::VolumeInfo{"fast-ssd", 3000};
+  }
+  StatusOr<std::string> CreateSnapshot(const std::string& id, const std::string&,
+                                       const std::map<std::string, std::string>& tags) override {
+    calls_->push_back(id + " backup=" + tags.at("velero.io/backup") + " pv=" + tags.at("velero.io/pv"));
+    return "snap-" + id;
+  }
+  StatusOr<std::string> CreateVolumeFromSnapshot(const std::string&, const std::string&, const std::string&,
+                                                 std::optional<int64_t>) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  Status DeleteSnapshot(const std::string&) override { return absl::OkStatus(); }
+
+ private:
+  std::vector<std::string>* calls_;
+};
+
+TEST_F(BackupperTest, PersistentVolumesGoThroughTheLocationsSnapshotter) {
+  std::vector<std::string> calls;
+  auto with_snapshots = [&](BackupperDeps& deps) {
+    deps.snapshot_locations = {{"default", "fake", {{"region", "r1"}}}};
+    deps.snapshotters = [&](const std::string& provider, const std::map<std::string, std::string>& config)
+        -> StatusOr<std::unique_ptr<plugin::VolumeSnapshotter>> {
+      EXPECT_EQ(provider, "fake");
+      EXPECT_EQ(config.at("region"), "r1");
+      return std::unique_ptr<plugin::VolumeSnapshotter>(std::make_unique<FakeSnapshotter>(&calls));
+    };
+  };
+  api::Backup in;
+  in.metadata.name = "snap";
+  in.spec.included_namespaces = {"app"};
+  api::Backup b = Run(in, with_snapshots);
+  ASSERT_EQ(b.status.phase, api::BackupPhase::kCompleted) << b.status.failure_reason;
+  EXPECT_EQ(b.status.volume_snapshots_attempted, 1);
+  EXPECT_EQ(b.status.volume_snapshots_completed, 1);
+  EXPECT_THAT(calls, ::testing::ElementsAre("pv-data backup=snap pv=pv-data"));
+  std::string gz;
+  auto sink = StringSink(&gz);
+  ASSERT_TRUE(store_->GetBackupFile("snap", storage::BackupFile::kVolumeSnapshots, *sink).ok());
+  EXPECT_EQ(*Gunzip(gz),
+            R"([{"spec":{"backupName":"snap","backupUID":"uid-snap","location":"default",)"
+            R"("persistentVolumeName":"pv-data","providerVolumeID":"pv-data","volumeType":"fast-ssd",)"
+            R"("volumeIOPS":3000},"status":{"providerSnapshotID":"snap-pv-data","phase":"Completed"}}])");
+
+  // snapshotVolumes: false takes none.
+  calls.clear();
+  api::Backup off;
+  off.spec.included_namespaces = {"app"};
+  off.spec.snapshot_volumes = false;
+  b = Run(off, with_snapshots);
+  EXPECT_EQ(b.status.volume_snapshots_attempted, 0);
+  EXPECT_TRUE(calls.empty());
 }
 
 }  // namespace
