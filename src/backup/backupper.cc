@@ -250,7 +250,7 @@ class BackupRun {
     auto snapshots = StringSource(Gzip(boost::json::serialize(items.VolumeSnapshots())));
     storage::BackupUpload up;
     up.name = b_.metadata.name;
-    up.metadata_json = boost::json::serialize(api::ToJson(b_));
+    up.metadata_json = GoJsonIndent(api::ToJson(b_));  // as Velero writes it
     up.contents = contents.get();
     up.log = log.ok() ? log->get() : nullptr;
     up.files = {{storage::BackupFile::kResourceList, resource_list.get()},

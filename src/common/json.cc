@@ -207,11 +207,54 @@ void GoMarshal(const json::value& v, std::string& out) {
   }
 }
 
+// Go's json.MarshalIndent(v, "", "  ") layout, keys in the object's own order (a Go struct's
+// field order, as the Kubernetes serializer writes objects in pretty mode).
+void GoIndent(const json::value& v, std::string& out, int depth) {
+  auto newline = [&](int d) {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(2 * d), ' ');
+  };
+  if (v.is_object() && !v.get_object().empty()) {
+    out.push_back('{');
+    bool first = true;
+    for (const auto& kv : v.get_object()) {
+      if (!first) out.push_back(',');
+      first = false;
+      newline(depth + 1);
+      GoString(kv.key(), out);
+      out += ": ";
+      GoIndent(kv.value(), out, depth + 1);
+    }
+    newline(depth);
+    out.push_back('}');
+  } else if (v.is_array() && !v.get_array().empty()) {
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : v.get_array()) {
+      if (!first) out.push_back(',');
+      first = false;
+      newline(depth + 1);
+      GoIndent(item, out, depth + 1);
+    }
+    newline(depth);
+    out.push_back(']');
+  } else {
+    GoMarshal(v, out);  // scalars, {} and []
+  }
+}
+
 }  // namespace
 
 std::string CanonicalJson(const json::value& v) {
   std::string out;
   GoMarshal(v, out);
+  return out;
+}
+
+std::string GoJsonIndent(const json::value& v) {
+  std::string out;
+  GoIndent(v, out, 0);
+  out.push_back('\n');
   return out;
 }
 

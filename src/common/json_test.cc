@@ -49,5 +49,25 @@ TEST(JsonTest, CanonicalJsonIsWhatGoJsonMarshalWrites) {
   EXPECT_EQ(CanonicalJson(bad), R"("a\ufffd\ufffdb")");
 }
 
+TEST(JsonTest, GoJsonIndentIsKubernetesPrettyJson) {
+  auto v = ParseJson(R"({"kind":"Backup","spec":{"hooks":{},"includedNamespaces":["*"],"ttl":"720h0m0s"},"status":{"a":[],"n":1}})");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(GoJsonIndent(*v), R"({
+  "kind": "Backup",
+  "spec": {
+    "hooks": {},
+    "includedNamespaces": [
+      "*"
+    ],
+    "ttl": "720h0m0s"
+  },
+  "status": {
+    "a": [],
+    "n": 1
+  }
+}
+)");
+}
+
 }  // namespace
 }  // namespace lifeboat

@@ -37,4 +37,9 @@ std::optional<bool> JsonBool(const boost::json::value& v, std::initializer_list<
 // formatting (integers as such, floats in shortest form, 'e' notation outside [1e-6, 1e21)).
 std::string CanonicalJson(const boost::json::value& v);
 
+// What the Kubernetes JSON serializer writes in pretty mode (Go's json.MarshalIndent with two
+// spaces, then a newline): keys in the object's own order, Go's escaping and numbers. Velero
+// writes velero-backup.json this way.
+std::string GoJsonIndent(const boost::json::value& v);
+
 }  // namespace lifeboat
