@@ -134,7 +134,8 @@ class BackupperTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(bucket_dir_); }
 
-  api::Backup Run(api::Backup b, const std::function<void(BackupperDeps&)>& adjust = nullptr) {
+  api::Backup Run(api::Backup b, const std::function<void(BackupperDeps&)>& adjust = nullptr,
+                  const ProgressFn& progress = nullptr, const CancellationToken& cancel = {}) {
     if (b.metadata.name.empty()) b.metadata.name = "b" + std::to_string(++counter_);
     b.metadata.namespace_ = "velero";
     b.metadata.uid = "uid-" + b.metadata.name;
@@ -148,7 +149,7 @@ class BackupperTest : public ::testing::Test {
     BackupperOptions options;
     options.page_size = 2;  // several pages per collection
     options.temp_dir = bucket_dir_;
-    return Backupper(deps, options).Run(std::move(b));
+    return Backupper(deps, options).Run(std::move(b), progress, cancel);
   }
 
   static KubesimProcess* kubesim_;
@@ -376,6 +377,24 @@ TEST_F(BackupperTest, PersistentVolumesGoThroughTheLocationsSnapshotter) {
   b = Run(off, with_snapshots);
   EXPECT_EQ(b.status.volume_snapshots_attempted, 0);
   EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(BackupperTest, CancelledBackupFailsUploadsNothingAndLeavesNoTemporaryFiles) {
+  CancellationSource stop;
+  api::Backup in;
+  in.metadata.name = "cancelled";
+  int calls = 0;
+  // The first progress report (phase InProgress) cancels the run.
+  api::Backup b = Run(in, nullptr, [&](const api::Backup&) {
+    if (++calls == 1) stop.Cancel("server shutting down");
+  }, stop.token());
+  EXPECT_EQ(b.status.phase, api::BackupPhase::kFailed);
+  EXPECT_THAT(b.status.failure_reason, HasSubstr("server shutting down"));
+  EXPECT_THAT(*store_->ListBackups(), ::testing::IsEmpty());
+  EXPECT_FALSE(*store_->BackupExists("cancelled"));
+  for (const auto& e : std::filesystem::directory_iterator(bucket_dir_)) {
+    EXPECT_EQ(e.path().filename(), "bucket") << "left behind: " << e.path();
+  }
 }
 
 }  // namespace

@@ -30,4 +30,34 @@ before=$(md5sum "$b/velero-backup.json")
 if "$LIFEBOAT" backup run b1 --bucket-dir "$dir/bucket" >"$dir/run2"; then echo "second run should fail"; exit 1; fi
 grep -q "backup already exists in object storage" "$dir/run2"
 [ "$before" = "$(md5sum "$b/velero-backup.json")" ]
+
+# Killed at any moment (kill -9), a backup is either absent from the bucket or whole: never a
+# velero-backup.json without every file beside it. A run of the same name afterwards works when
+# the killed one did not finish.
+/usr/bin/python3 - <<'PY' | kubectl apply -f - >/dev/null
+import json
+items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bulk-%d" % i, "namespace": "demo"},
+          "data": {"payload": "x" * 2000}} for i in range(3000)]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+for delay in 0.05 0.1 0.2 0.3 0.5; do
+  name=k$(echo "$delay" | tr -d .)
+  "$LIFEBOAT" backup run "$name" --bucket-dir "$dir/bucket" >/dev/null 2>&1 &
+  run=$!
+  sleep "$delay"
+  kill -9 "$run" 2>/dev/null || true
+  wait "$run" 2>/dev/null || true
+  kb=$dir/bucket/lifeboat/backups/$name
+  if [ -e "$kb/velero-backup.json" ]; then
+    for f in "$name.tar.gz" "$name-results.gz" "$name-resource-list.json.gz"; do
+      [ -s "$kb/$f" ] || { echo "killed after ${delay}s: velero-backup.json without $f"; exit 1; }
+    done
+    gzip -t "$kb/$name.tar.gz"
+    echo "killed after ${delay}s: the backup had finished (whole)"
+  else
+    echo "killed after ${delay}s: no backup visible; a new run of it completes"
+    "$LIFEBOAT" backup run "$name" --bucket-dir "$dir/bucket" >"$dir/rerun"
+    grep -q "Backup $name: Completed" "$dir/rerun" || { cat "$dir/rerun"; exit 1; }
+  fi
+done
 echo "lifeboat backup run: ok"
