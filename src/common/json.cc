@@ -253,8 +253,7 @@ std::string CanonicalJson(const json::value& v) {
 
 std::string GoJsonIndent(const json::value& v) {
   std::string out;
-  GoIndent(v, out, 0);
-  out.push_back('\n');
+  GoIndent(v, out, 0);  // the serializer writes MarshalIndent's bytes as they are: no newline
   return out;
 }
 

@@ -65,8 +65,7 @@ TEST(JsonTest, GoJsonIndentIsKubernetesPrettyJson) {
     "a": [],
     "n": 1
   }
-}
-)");
+})");
 }
 
 }  // namespace

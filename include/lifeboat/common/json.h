@@ -38,7 +38,7 @@ std::optional<bool> JsonBool(const boost::json::value& v, std::initializer_list<
 std::string CanonicalJson(const boost::json::value& v);
 
 // What the Kubernetes JSON serializer writes in pretty mode (Go's json.MarshalIndent with two
-// spaces, then a newline): keys in the object's own order, Go's escaping and numbers. Velero
+// spaces, and no newline after it): keys in the object's own order, Go's escaping and numbers. Velero
 // writes velero-backup.json this way.
 std::string GoJsonIndent(const boost::json::value& v);
 
