@@ -30,9 +30,17 @@ std::string ResultEntry(std::string_view msg, const LogFields& f, std::string_vi
   return e;
 }
 
-void Record(Result& r, std::string entry, const LogFields& f) {
+std::string RestoreResultEntry(std::string_view msg, std::string_view error) {
+  std::string e(msg);
+  if (!error.empty()) e += ": " + std::string(error);
+  return e;
+}
+
+void Record(Result& r, std::string entry, const LogFields& f, LogKind kind) {
   if (!f.ns.empty()) {
     r.namespaces[f.ns].push_back(std::move(entry));
+  } else if (kind == LogKind::kRestore && !f.resource.empty()) {
+    r.cluster.push_back(std::move(entry));
   } else {
     r.velero.push_back(std::move(entry));
   }
@@ -86,8 +94,12 @@ std::string LogfmtValue(std::string_view v) {
   return q + "\"";
 }
 
-BackupLog::BackupLog(ByteSink* sink, std::string backup, Clock* clock)
-    : out_(sink), gzip_(GzipSink(sink, /*level=*/1)), backup_(std::move(backup)), clock_(clock) {}
+BackupLog::BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind)
+    : out_(sink),
+      gzip_(GzipSink(sink, /*level=*/1)),
+      backup_(std::move(subject)),
+      clock_(clock),
+      kind_(kind) {}
 
 BackupLog::~BackupLog() = default;
 
@@ -95,16 +107,21 @@ void BackupLog::Line(std::string_view level, std::string_view msg, const LogFiel
                      std::string_view error) {
   // logrus text format: time, level, msg, then the fields sorted by key.
   std::string line = "time=\"" + Rfc3339(clock_->Now()) + "\" level=" + std::string(level) +
-                     " msg=" + LogfmtValue(msg) + " backup=" + LogfmtValue(backup_);
+                     " msg=" + LogfmtValue(msg);
+  if (kind_ == LogKind::kBackup) line += " backup=" + LogfmtValue(backup_);
   if (!error.empty()) line += " error=" + LogfmtValue(error);
   if (!f.name.empty()) line += " name=" + LogfmtValue(f.name);
   if (!f.ns.empty()) line += " namespace=" + LogfmtValue(f.ns);
   if (!f.resource.empty()) line += " resource=" + LogfmtValue(f.resource);
+  if (kind_ == LogKind::kRestore) line += " restore=" + LogfmtValue(backup_);  // keys sorted
   line += '\n';
   std::lock_guard lock(mu_);
   if (write_error_.ok()) write_error_ = gzip_->Write(line);
-  if (level == "warning") Record(warnings_, ResultEntry(msg, f, error), f);
-  if (level == "error") Record(errors_, ResultEntry(msg, f, error), f);
+  if (level == "warning" || level == "error") {
+    std::string entry = kind_ == LogKind::kBackup ? ResultEntry(msg, f, error)
+                                                  : RestoreResultEntry(msg, error);
+    Record(level == "warning" ? warnings_ : errors_, std::move(entry), f, kind_);
+  }
 }
 
 void BackupLog::Info(std::string_view msg, const LogFields& fields) { Line("info", msg, fields, {}); }

@@ -1,9 +1,14 @@
 #pragma once
 
-// The log of one backup, in Velero's form: logrus text lines (time, level, msg, then the fields
-// in key order) gzipped into `<backup>-logs.gz`, and the warnings and errors grouped into
-// Velero's Results (`<backup>-results.gz`): entries about a namespaced item go under
-// "namespaces", the rest under "velero".
+// The log of one backup or restore, in Velero's form: logrus text lines (time, level, msg, then
+// the fields in key order) gzipped into `<backup>-logs.gz` / `restore-<restore>-logs.gz`, and
+// the warnings and errors grouped into Velero's Results (`<backup>-results.gz`,
+// `restore-<restore>-results.gz`).
+//  - Backups: entries "resource: /<r> name: /<n> message: /<msg> error: /<err>"; entries about a
+//    namespaced item go under "namespaces", the rest under "velero".
+//  - Restores: entries are the message itself (with ": <error>" appended when there is one);
+//    namespaced items under "namespaces", cluster-scoped items (a resource but no namespace)
+//    under "cluster", the rest under "velero".
 //
 // Thread safety: every method may be called from any number of threads at once.
 
@@ -39,10 +44,13 @@ struct LogFields {
   std::string name;
 };
 
+enum class LogKind { kBackup, kRestore };
+
 class BackupLog {
  public:
-  // `sink` receives the gzipped log (borrowed; Close() closes it). `backup` is "ns/name".
-  BackupLog(ByteSink* sink, std::string backup, Clock* clock);
+  // `sink` receives the gzipped log (borrowed; Close() closes it). `subject` is the Backup's
+  // (or Restore's) "ns/name", written as the `backup=` (`restore=`) field of every line.
+  BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind = LogKind::kBackup);
   ~BackupLog();
 
   void Info(std::string_view msg, const LogFields& fields = {});
@@ -68,10 +76,14 @@ class BackupLog {
   std::unique_ptr<ByteSink> gzip_;
   std::string backup_;
   Clock* clock_;
+  LogKind kind_;
   mutable std::mutex mu_;
   Status write_error_;
   Result warnings_, errors_;
 };
+
+// The restore engine's log: the same class, in its restore form.
+using RestoreLog = BackupLog;
 
 // One logrus text-format value: bare when it is made of [A-Za-z0-9-._/@^+], quoted otherwise.
 std::string LogfmtValue(std::string_view v);

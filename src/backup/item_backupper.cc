@@ -37,32 +37,6 @@ void RemoveAnnotation(boost::json::value& item, std::string_view key) {
   if (ann->as_object().empty()) md->as_object().erase("annotations");
 }
 
-// Velero's action selector test: namespaces, resources (group-resource or "*") and labels.
-bool Applies(const plugin::ResourceSelector& s, std::string_view gr, std::string_view ns,
-             const boost::json::value& item) {
-  auto listed = [](const std::vector<std::string>& list, std::string_view v) {
-    return std::find(list.begin(), list.end(), v) != list.end() ||
-           std::find(list.begin(), list.end(), "*") != list.end();
-  };
-  if (!s.included_resources.empty() && !listed(s.included_resources, gr)) return false;
-  if (std::find(s.excluded_resources.begin(), s.excluded_resources.end(), gr) !=
-      s.excluded_resources.end()) {
-    return false;
-  }
-  if (!ns.empty()) {
-    if (!s.included_namespaces.empty() && !listed(s.included_namespaces, ns)) return false;
-    if (std::find(s.excluded_namespaces.begin(), s.excluded_namespaces.end(), ns) !=
-        s.excluded_namespaces.end()) {
-      return false;
-    }
-  }
-  if (!s.label_selector.empty()) {
-    auto sel = api::LabelSelector::Parse(s.label_selector);
-    if (!sel.ok() || !sel->Matches(kube::ObjectLabels(item))) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ItemBackupper::ItemBackupper(const BackupperDeps& deps, const api::Backup& backup,
@@ -146,7 +120,7 @@ bool ItemBackupper::RunActions(const kube::ApiResource& resource, boost::json::v
   const std::string gr = GroupResource(resource);
   const LogFields f{gr, std::string(kube::ObjectNamespace(item)), std::string(kube::ObjectName(item))};
   for (const auto& [action, selector] : actions_) {
-    if (!Applies(selector, gr, f.ns, item)) continue;
+    if (!plugin::SelectorApplies(selector, gr, f.ns, kube::ObjectLabels(item))) continue;
     log_.Info("Executing custom action " + action->Name(), f);
     changed = true;
     auto out = action->Execute(item, context_);

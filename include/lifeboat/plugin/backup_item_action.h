@@ -7,7 +7,9 @@
 //
 // Thread safety: Execute may be called from several threads at once.
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -37,6 +39,12 @@ struct ResourceSelector {
   std::vector<std::string> excluded_resources;
   std::string label_selector;  // kubectl form; empty: every item
 };
+
+// Velero's test of an action's selector against an item: its group-resource, namespace ("" for
+// cluster-scoped items, which namespace lists do not filter) and labels. An unparsable
+// label_selector matches nothing.
+bool SelectorApplies(const ResourceSelector& selector, std::string_view group_resource,
+                     std::string_view ns, const std::map<std::string, std::string>& labels);
 
 // What the backup knows when an action runs.
 struct BackupContext {
