@@ -1,5 +1,5 @@
 // Server-side apply and managedFields (k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager and
-// sigs.k8s.io/structured-merge-diff), on the schema facts of schema.h.
+// sigs.k8s.io/structured-merge-diff), on the schema facts of lifeboat/common/json_patch.h.
 //
 // A field set is kept in its wire form, fieldsV1: a JSON object tree whose keys are path
 // elements — "f:<field>", "k:<json of the list-map keys>", "v:<json of a set item>" — and "."
@@ -10,17 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "kubesim/src/patch/json_util.h"
 #include "kubesim/src/patch/patch.h"
-#include "kubesim/src/patch/schema.h"
+#include "lifeboat/common/json_patch.h"
 
 namespace kubesim {
 namespace {
 
 namespace json = boost::json;
-using patch_internal::Compact;
-using patch_internal::JsonEqual;
-using patch_internal::SchemaNode;
+using lifeboat::jsonpatch::JsonEqual;
+using lifeboat::jsonpatch::SchemaNode;
 using ListType = SchemaNode::ListType;
 
 using Path = std::vector<std::string>;
@@ -33,7 +31,7 @@ bool IsIgnoredMeta(std::string_view key) {
          key == "deletionTimestamp" || key == "deletionGracePeriodSeconds" || key == "generateName";
 }
 
-json::value KeyValue(const json::object& item, const patch_internal::ListMapKey& key) {
+json::value KeyValue(const json::object& item, const lifeboat::jsonpatch::ListMapKey& key) {
   auto it = item.find(key.name);
   if (it != item.end()) return it->value();
   if (key.default_value) return *key.default_value;
@@ -49,7 +47,7 @@ std::string ItemKeyElement(const json::value& item, const SchemaNode* list) {
       if (!v.is_null()) keys[k.name] = std::move(v);
     }
   }
-  return "k:" + Compact(keys);
+  return "k:" + json::serialize(keys);
 }
 
 bool ItemMatches(const json::value& item, const json::object& keys, const SchemaNode* list) {
@@ -80,7 +78,7 @@ void BuildChild(const json::value& v, const SchemaNode* schema, json::object& no
       node[ItemKeyElement(item, schema)] = std::move(child);
     }
   } else if (v.is_array() && schema->list_type == ListType::kSet) {
-    for (const auto& item : v.get_array()) node["v:" + Compact(item)] = json::object();
+    for (const auto& item : v.get_array()) node["v:" + json::serialize(item)] = json::object();
   }
 }
 
@@ -301,7 +299,7 @@ std::string PathString(const Path& path) {
         for (const auto& kv : keys.get_object()) {
           if (!first) out += ",";
           first = false;
-          out += std::string(kv.key()) + "=" + Compact(kv.value());
+          out += std::string(kv.key()) + "=" + json::serialize(kv.value());
         }
       }
       out += "]";
@@ -453,7 +451,7 @@ StatusOr<boost::json::value> ServerSideApply(const boost::json::value* live, con
       return absl::InvalidArgumentError("metadata.managedFields must be nil in an apply patch");
     }
   }
-  const SchemaNode* root = patch_internal::RootSchema(group, kind);
+  const SchemaNode* root = lifeboat::jsonpatch::RootSchema(group, kind);
   json::object applied_set = FieldSetOf(applied, root);
   std::vector<Path> applied_leaves = Leaves(applied_set);
 
@@ -561,7 +559,7 @@ void RecordUpdateManagedFields(const boost::json::value* old, boost::json::value
     size_t slash = av.find('/');
     if (slash != std::string_view::npos) group = std::string(av.substr(0, slash));
   }
-  const SchemaNode* root = patch_internal::RootSchema(group, kind);
+  const SchemaNode* root = lifeboat::jsonpatch::RootSchema(group, kind);
 
   std::vector<ManagerEntry> entries;
   if (auto mf = meta.find("managedFields"); mf != meta.end()) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // The four patch types kube-apiserver accepts, with its semantics and errors, and the
-// managedFields bookkeeping of server-side apply.
+// managedFields bookkeeping of server-side apply. Server-side apply is implemented here, on the
+// schema facts of lifeboat/common/json_patch.h; the other three are that library's.
 //
 // Error codes (the handler maps them to HTTP statuses):
 //   InvalidArgument      the patch document is malformed (400 BadRequest)
@@ -15,11 +16,11 @@
 // Objects are unstructured (Boost.JSON). Nothing here touches metadata.resourceVersion,
 // uid or other server-set fields beyond what the patch itself says.
 
+#include <boost/json.hpp>
 #include <string>
 #include <string_view>
 
-#include <boost/json.hpp>
-
+#include "lifeboat/common/json_patch.h"
 #include "lifeboat/common/status.h"
 
 namespace kubesim {
@@ -27,29 +28,12 @@ namespace kubesim {
 using lifeboat::Status;
 using lifeboat::StatusOr;
 
-// RFC 7386 JSON merge patch (application/merge-patch+json).
-StatusOr<boost::json::value> ApplyMergePatch(const boost::json::value& target, const boost::json::value& patch);
-
-// RFC 6902 JSON patch (application/json-patch+json): add, remove, replace, move, copy, test;
-// RFC 6901 pointers with ~0/~1 escapes and "-" for appending.
-StatusOr<boost::json::value> ApplyJsonPatch(const boost::json::value& target, const boost::json::value& patch);
-
-// Strategic merge patch (application/strategic-merge-patch+json) for built-in kinds, driven by
-// the patchMergeKey/patchStrategy tags of the Kubernetes types: e.g. containers,
-// initContainers, ephemeralContainers, volumes, env, volumeMounts (mountPath), imagePullSecrets
-// and hostAliases merge by their key (name, ip, ...), container ports by containerPort,
-// service ports by port, conditions by type, ownerReferences by uid; finalizers merge as a set
-// of primitives; lists without a strategy (tolerations, args, ...) are replaced.
-// Directives: `$patch: replace|merge|delete` (on maps and list elements),
-// `$retainKeys`, `$setElementOrder/<field>`, `$deleteFromPrimitiveList/<field>`; null deletes.
-// `group`/`kind` select the schema (e.g. "apps"/"Deployment").
-StatusOr<boost::json::value> ApplyStrategicMergePatch(const boost::json::value& target,
-                                                      const boost::json::value& patch,
-                                                      std::string_view group, std::string_view kind);
-
-// Whether kube-apiserver accepts strategic merge patches for the kind: true for built-in
-// kinds, false for custom resources (which get 415 UnsupportedMediaType).
-bool SupportsStrategicMerge(std::string_view group, std::string_view kind);
+// JSON merge patch, JSON patch and strategic merge patch live in lifeboat/common/json_patch.h
+// (shared with the restore engine); kubesim serves them under its own names.
+using lifeboat::jsonpatch::ApplyJsonPatch;
+using lifeboat::jsonpatch::ApplyMergePatch;
+using lifeboat::jsonpatch::ApplyStrategicMergePatch;
+using lifeboat::jsonpatch::SupportsStrategicMerge;
 
 struct ApplyOptions {
   std::string field_manager;  // required for apply
@@ -65,7 +49,8 @@ struct ApplyOptions {
 // `.` for the item itself); fields that the applier owned before and no longer applies are
 // removed when nobody else owns them; fields owned by other managers whose values would
 // change are conflicts (Aborted) unless `force`, which takes ownership.
-StatusOr<boost::json::value> ServerSideApply(const boost::json::value* live, const boost::json::value& applied,
+StatusOr<boost::json::value> ServerSideApply(const boost::json::value* live,
+                                             const boost::json::value& applied,
                                              std::string_view group, std::string_view kind,
                                              const ApplyOptions& options);
 

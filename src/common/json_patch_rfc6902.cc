@@ -5,24 +5,33 @@
 #include <string>
 #include <vector>
 
-#include "kubesim/src/patch/json_util.h"
-#include "kubesim/src/patch/patch.h"
+#include "absl/strings/cord.h"
+#include "lifeboat/common/json_patch.h"
 
-namespace kubesim {
+namespace lifeboat::jsonpatch {
 namespace {
 
 namespace json = boost::json;
-using patch_internal::Compact;
-using patch_internal::JsonEqual;
 
 Status Malformed(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 Status CannotApply(const std::string& msg) { return absl::FailedPreconditionError(msg); }
+
+// Marks a failed `test` so that callers can tell it from other failures without parsing the
+// message (Velero's resource modifiers skip a rule whose `test` fails).
+constexpr char kTestFailedPayload[] = "lifeboat.jsonpatch/test-failed";
+
+Status TestFailed(const std::string& path) {
+  Status s = CannotApply("testing value " + path + " failed: test failed");
+  s.SetPayload(kTestFailedPayload, absl::Cord("1"));
+  return s;
+}
 
 // RFC 6901: "" is the whole document; otherwise "/"-separated tokens with ~1 -> "/", ~0 -> "~".
 StatusOr<std::vector<std::string>> ParsePointer(std::string_view ptr) {
   std::vector<std::string> tokens;
   if (ptr.empty()) return tokens;
-  if (ptr[0] != '/') return CannotApply("invalid JSON pointer \"" + std::string(ptr) + "\": must start with /");
+  if (ptr[0] != '/')
+    return CannotApply("invalid JSON pointer \"" + std::string(ptr) + "\": must start with /");
   std::string cur;
   for (size_t i = 1; i <= ptr.size(); ++i) {
     if (i == ptr.size() || ptr[i] == '/') {
@@ -82,16 +91,16 @@ json::value* Parent(json::value& doc, const std::vector<std::string>& tokens) {
   return Resolve(doc, std::vector<std::string>(tokens.begin(), tokens.end() - 1));
 }
 
-Status Add(json::value& doc, const std::vector<std::string>& tokens, json::value v, const std::string& path,
-           const char* op = "add") {
+Status Add(json::value& doc, const std::vector<std::string>& tokens, json::value v,
+           const std::string& path, const char* op = "add") {
   if (tokens.empty()) {
     doc = std::move(v);
     return absl::OkStatus();
   }
   json::value* parent = Parent(doc, tokens);
   if (parent == nullptr || !(parent->is_object() || parent->is_array())) {
-    return CannotApply(std::string(op) + " operation does not apply: doc is missing path: \"" + path +
-                       "\": missing value");
+    return CannotApply(std::string(op) + " operation does not apply: doc is missing path: \"" +
+                       path + "\": missing value");
   }
   const std::string& last = tokens.back();
   if (parent->is_object()) {
@@ -110,10 +119,11 @@ Status Add(json::value& doc, const std::vector<std::string>& tokens, json::value
 }
 
 // Removes and returns the value at `tokens`.
-StatusOr<json::value> Remove(json::value& doc, const std::vector<std::string>& tokens, const std::string& path,
-                             const char* op) {
+StatusOr<json::value> Remove(json::value& doc, const std::vector<std::string>& tokens,
+                             const std::string& path, const char* op) {
   json::value* parent = tokens.empty() ? nullptr : Parent(doc, tokens);
-  const std::string missing = std::string(op) + " operation does not apply: doc is missing path: \"" + path +
+  const std::string missing = std::string(op) +
+                              " operation does not apply: doc is missing path: \"" + path +
                               "\": missing value";
   if (parent == nullptr) return CannotApply(missing);
   const std::string& last = tokens.back();
@@ -140,7 +150,8 @@ const json::value* Member(const json::object& op, std::string_view name) {
   return it == op.end() ? nullptr : &it->value();
 }
 
-StatusOr<std::string> StringMember(const json::object& op, std::string_view name, const std::string& kind) {
+StatusOr<std::string> StringMember(const json::object& op, std::string_view name,
+                                   const std::string& kind) {
   const json::value* v = Member(op, name);
   if (v == nullptr || !v->is_string()) {
     return CannotApply(kind + " operation missing or invalid \"" + std::string(name) + "\"");
@@ -150,7 +161,8 @@ StatusOr<std::string> StringMember(const json::object& op, std::string_view name
 
 Status ApplyOne(json::value& doc, const json::object& op) {
   const json::value* opv = Member(op, "op");
-  if (opv == nullptr || !opv->is_string()) return CannotApply("Unexpected kind: " + (opv ? Compact(*opv) : "unknown"));
+  if (opv == nullptr || !opv->is_string())
+    return CannotApply("Unexpected kind: " + (opv ? json::serialize(*opv) : "unknown"));
   const std::string kind(opv->get_string());
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, StringMember(op, "path", kind));
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> tokens, ParsePointer(path));
@@ -161,18 +173,20 @@ Status ApplyOne(json::value& doc, const json::object& op) {
     json::value* target = Resolve(doc, tokens);
     if (kind == "test") {
       if (target == nullptr || !JsonEqual(*target, *value)) {
-        return CannotApply("testing value " + path + " failed: test failed");
+        return TestFailed(path);
       }
       return absl::OkStatus();
     }
     if (target == nullptr) {
-      return CannotApply("replace operation does not apply: doc is missing key: " + path + ": missing value");
+      return CannotApply("replace operation does not apply: doc is missing key: " + path +
+                         ": missing value");
     }
     *target = *value;
     return absl::OkStatus();
   }
   if (kind == "remove") {
-    if (tokens.empty()) return CannotApply("remove operation does not apply: cannot remove the whole document");
+    if (tokens.empty())
+      return CannotApply("remove operation does not apply: cannot remove the whole document");
     return Remove(doc, tokens, path, "remove").status();
   }
   if (kind == "move" || kind == "copy") {
@@ -181,23 +195,29 @@ Status ApplyOne(json::value& doc, const json::object& op) {
     if (kind == "move") {
       if (from == path) {
         if (Resolve(doc, from_tokens) == nullptr) {
-          return CannotApply("move operation does not apply: doc is missing from path: " + from + ": missing value");
+          return CannotApply("move operation does not apply: doc is missing from path: " + from +
+                             ": missing value");
         }
         return absl::OkStatus();
       }
-      if (path.size() > from.size() && path.compare(0, from.size(), from) == 0 && path[from.size()] == '/') {
-        return CannotApply("move operation does not apply: cannot move " + from + " into its own child " + path);
+      if (path.size() > from.size() && path.compare(0, from.size(), from) == 0 &&
+          path[from.size()] == '/') {
+        return CannotApply("move operation does not apply: cannot move " + from +
+                           " into its own child " + path);
       }
-      if (from_tokens.empty()) return CannotApply("move operation does not apply: cannot move the whole document");
+      if (from_tokens.empty())
+        return CannotApply("move operation does not apply: cannot move the whole document");
       if (Resolve(doc, from_tokens) == nullptr) {
-        return CannotApply("move operation does not apply: doc is missing from path: " + from + ": missing value");
+        return CannotApply("move operation does not apply: doc is missing from path: " + from +
+                           ": missing value");
       }
       LIFEBOAT_ASSIGN_OR_RETURN(json::value v, Remove(doc, from_tokens, from, "move"));
       return Add(doc, tokens, std::move(v), path, "move");
     }
     json::value* src = Resolve(doc, from_tokens);
     if (src == nullptr) {
-      return CannotApply("copy operation does not apply: doc is missing from path: " + from + ": missing value");
+      return CannotApply("copy operation does not apply: doc is missing from path: " + from +
+                         ": missing value");
     }
     json::value copy = *src;
     return Add(doc, tokens, std::move(copy), path, "copy");
@@ -207,13 +227,22 @@ Status ApplyOne(json::value& doc, const json::object& op) {
 
 }  // namespace
 
-StatusOr<boost::json::value> ApplyJsonPatch(const boost::json::value& target, const boost::json::value& patch) {
+bool IsJsonPatchTestFailure(const Status& status) {
+  return status.code() == absl::StatusCode::kFailedPrecondition &&
+         status.GetPayload(kTestFailedPayload).has_value();
+}
+
+StatusOr<boost::json::value> ApplyJsonPatch(const boost::json::value& target,
+                                            const boost::json::value& patch) {
   if (!patch.is_array()) {
-    return Malformed("json: cannot unmarshal " + std::string(patch.is_object() ? "object" : "value") +
+    return Malformed("json: cannot unmarshal " +
+                     std::string(patch.is_object() ? "object" : "value") +
                      " into Go value of type jsonpatch.Patch");
   }
   for (const json::value& op : patch.get_array()) {
-    if (!op.is_object()) return Malformed("json: cannot unmarshal " + Compact(op) + " into Go value of type jsonpatch.Operation");
+    if (!op.is_object())
+      return Malformed("json: cannot unmarshal " + json::serialize(op) +
+                       " into Go value of type jsonpatch.Operation");
   }
   json::value doc = target;
   for (const json::value& op : patch.get_array()) {
@@ -222,4 +251,4 @@ StatusOr<boost::json::value> ApplyJsonPatch(const boost::json::value& target, co
   return doc;
 }
 
-}  // namespace kubesim
+}  // namespace lifeboat::jsonpatch

@@ -7,17 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "kubesim/src/patch/json_util.h"
-#include "kubesim/src/patch/patch.h"
-#include "kubesim/src/patch/schema.h"
+#include "lifeboat/common/json_patch.h"
 
-namespace kubesim {
+namespace lifeboat::jsonpatch {
 namespace {
 
 namespace json = boost::json;
-using patch_internal::Compact;
-using patch_internal::JsonEqual;
-using patch_internal::SchemaNode;
 
 constexpr std::string_view kDirective = "$patch";
 constexpr std::string_view kRetainKeys = "$retainKeys";
@@ -27,9 +22,12 @@ constexpr std::string_view kDeleteFromPrimitiveList = "$deleteFromPrimitiveList/
 Status BadRequest(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 Status Unprocessable(const std::string& msg) { return absl::FailedPreconditionError(msg); }
 
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
-StatusOr<json::object> MergeMap(json::object original, const json::object& patch, const SchemaNode* schema);
+StatusOr<json::object> MergeMap(json::object original, const json::object& patch,
+                                const SchemaNode* schema);
 
 // The identity of a list item for merging and ordering: its merge key's value, or the item
 // itself for lists of primitives.
@@ -40,7 +38,8 @@ const json::value* ItemKey(const json::value& item, const std::string& merge_key
   return it == item.get_object().end() ? nullptr : &it->value();
 }
 
-std::optional<size_t> IndexOf(const json::array& list, const json::value& key, const std::string& merge_key) {
+std::optional<size_t> IndexOf(const json::array& list, const json::value& key,
+                              const std::string& merge_key) {
   for (size_t i = 0; i < list.size(); ++i) {
     const json::value* k = ItemKey(list[i], merge_key);
     if (k != nullptr && JsonEqual(*k, key)) return i;
@@ -51,8 +50,8 @@ std::optional<size_t> IndexOf(const json::array& list, const json::value& key, c
 // Orders a merged list: items named by `order` (the patch list or $setElementOrder) in that
 // order, the others ("server-only") in their live order, interleaved so that both keep their
 // relative order and server-only items stay next to the live items they followed.
-json::array NormalizeOrder(const json::array& merged, const json::array& order, const json::array& server,
-                           const std::string& merge_key) {
+json::array NormalizeOrder(const json::array& merged, const json::array& order,
+                           const json::array& server, const std::string& merge_key) {
   struct Item {
     const json::value* v;
     std::optional<size_t> order_pos;
@@ -79,8 +78,10 @@ json::array NormalizeOrder(const json::array& merged, const json::array& order, 
   json::array out;
   size_t i = 0, j = 0;
   while (i < patch_items.size() && j < server_only.size()) {
-    if (less(patch_items[i], server_only[j])) out.push_back(*patch_items[i++].v);
-    else out.push_back(*server_only[j++].v);
+    if (less(patch_items[i], server_only[j]))
+      out.push_back(*patch_items[i++].v);
+    else
+      out.push_back(*server_only[j++].v);
   }
   for (; i < patch_items.size(); ++i) out.push_back(*patch_items[i].v);
   for (; j < server_only.size(); ++j) out.push_back(*server_only[j].v);
@@ -90,7 +91,8 @@ json::array NormalizeOrder(const json::array& merged, const json::array& order, 
 // A patch value merged into nothing: directives are processed and dropped.
 StatusOr<json::value> Fresh(const json::value& patch, const SchemaNode* schema);
 
-StatusOr<json::array> MergeList(const json::array& original, const json::array& patch, const SchemaNode* list) {
+StatusOr<json::array> MergeList(const json::array& original, const json::array& patch,
+                                const SchemaNode* list) {
   if (!list->smp_merge) {
     json::array out;
     for (const json::value& v : patch) {
@@ -118,20 +120,24 @@ StatusOr<json::array> MergeList(const json::array& original, const json::array& 
   bool replace = false;
   for (const json::value& item : patch) {
     if (!item.is_object()) {
-      return BadRequest("unable to merge list: item " + Compact(item) + " is not a map with merge key \"" + key + "\"");
+      return BadRequest("unable to merge list: item " + json::serialize(item) +
+                        " is not a map with merge key \"" + key + "\"");
     }
     const json::object& obj = item.get_object();
     auto d = obj.find(kDirective);
     if (d == obj.end()) {
       if (!obj.contains(key)) {
-        return BadRequest("map: " + Compact(item) + " does not contain declared merge key: " + key);
+        return BadRequest("map: " + json::serialize(item) +
+                          " does not contain declared merge key: " + key);
       }
       plain.push_back(item);
       continue;
     }
     if (d->value() == "delete") {
       auto k = obj.find(key);
-      if (k == obj.end()) return BadRequest("map: " + Compact(item) + " does not contain declared merge key: " + key);
+      if (k == obj.end())
+        return BadRequest("map: " + json::serialize(item) +
+                          " does not contain declared merge key: " + key);
       json::array kept;
       for (const json::value& m : merged) {
         const json::value* mk = ItemKey(m, key);
@@ -143,7 +149,8 @@ StatusOr<json::array> MergeList(const json::array& original, const json::array& 
     } else if (d->value() == "merge") {
       return BadRequest("merging lists cannot yet be specified in the patch");
     } else {
-      return BadRequest("unknown patch type: " + Compact(d->value()) + " in map: " + Compact(item));
+      return BadRequest("unknown patch type: " + json::serialize(d->value()) +
+                        " in map: " + json::serialize(item));
     }
   }
   if (replace) merged.clear();
@@ -151,7 +158,8 @@ StatusOr<json::array> MergeList(const json::array& original, const json::array& 
     const json::value& k = item.get_object().at(key);
     std::optional<size_t> at = IndexOf(merged, k, key);
     if (at && merged[*at].is_object()) {
-      LIFEBOAT_ASSIGN_OR_RETURN(json::object m, MergeMap(merged[*at].get_object(), item.get_object(), list->Elem()));
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json::object m, MergeMap(merged[*at].get_object(), item.get_object(), list->Elem()));
       merged[*at] = std::move(m);
     } else {
       LIFEBOAT_ASSIGN_OR_RETURN(json::value fresh, Fresh(item, list->Elem()));
@@ -174,14 +182,17 @@ StatusOr<json::value> Fresh(const json::value& patch, const SchemaNode* schema) 
   return patch;
 }
 
-Status ApplyRetainKeys(json::object& original, const json::object& patch, const json::value& retain) {
+Status ApplyRetainKeys(json::object& original, const json::object& patch,
+                       const json::value& retain) {
   if (!retain.is_array()) return BadRequest("invalid patch format of retainKeys");
   std::vector<std::string> keys;
   for (const json::value& k : retain.get_array()) {
     if (!k.is_string()) return BadRequest("invalid patch format of retainKeys");
     keys.emplace_back(k.get_string());
   }
-  auto retained = [&](std::string_view k) { return std::find(keys.begin(), keys.end(), k) != keys.end(); };
+  auto retained = [&](std::string_view k) {
+    return std::find(keys.begin(), keys.end(), k) != keys.end();
+  };
   for (const auto& kv : patch) {
     if (StartsWith(kv.key(), "$") || kv.value().is_null()) continue;
     if (!retained(kv.key())) return Unprocessable("patch content doesn't match retainKeys list");
@@ -194,7 +205,8 @@ Status ApplyRetainKeys(json::object& original, const json::object& patch, const 
   return absl::OkStatus();
 }
 
-StatusOr<json::object> MergeMap(json::object original, const json::object& patch, const SchemaNode* schema) {
+StatusOr<json::object> MergeMap(json::object original, const json::object& patch,
+                                const SchemaNode* schema) {
   if (auto d = patch.find(kDirective); d != patch.end()) {
     if (d->value() == "delete") return json::object();
     if (d->value() == "replace") {
@@ -202,7 +214,8 @@ StatusOr<json::object> MergeMap(json::object original, const json::object& patch
       rest.erase(kDirective);
       return MergeMap(json::object(), rest, schema);
     }
-    return BadRequest("unknown patch type: " + Compact(d->value()) + " in map: " + Compact(patch));
+    return BadRequest("unknown patch type: " + json::serialize(d->value()) +
+                      " in map: " + json::serialize(patch));
   }
   if (auto r = patch.find(kRetainKeys); r != patch.end()) {
     LIFEBOAT_RETURN_IF_ERROR(ApplyRetainKeys(original, patch, r->value()));
@@ -226,11 +239,13 @@ StatusOr<json::object> MergeMap(json::object original, const json::object& patch
     if (!StartsWith(kv.key(), kSetElementOrder)) continue;
     std::string_view field = std::string_view(kv.key()).substr(kSetElementOrder.size());
     auto it = original.find(field);
-    if (it != original.end() && it->value().is_array()) live_lists[std::string(field)] = it->value().get_array();
+    if (it != original.end() && it->value().is_array())
+      live_lists[std::string(field)] = it->value().get_array();
   }
   for (const auto& kv : patch) {
     std::string_view key = kv.key();
-    if (key == kDirective || key == kRetainKeys || StartsWith(key, kDeleteFromPrimitiveList)) continue;
+    if (key == kDirective || key == kRetainKeys || StartsWith(key, kDeleteFromPrimitiveList))
+      continue;
     if (StartsWith(key, kSetElementOrder)) {
       if (!kv.value().is_array()) return BadRequest("invalid patch format of setElementOrder list");
       continue;
@@ -243,10 +258,12 @@ StatusOr<json::object> MergeMap(json::object original, const json::object& patch
     auto it = original.find(key);
     const json::value& pv = kv.value();
     if (it != original.end() && pv.is_object() && it->value().is_object()) {
-      LIFEBOAT_ASSIGN_OR_RETURN(json::object m, MergeMap(it->value().get_object(), pv.get_object(), field));
+      LIFEBOAT_ASSIGN_OR_RETURN(json::object m,
+                                MergeMap(it->value().get_object(), pv.get_object(), field));
       it->value() = std::move(m);
     } else if (it != original.end() && pv.is_array() && it->value().is_array()) {
-      LIFEBOAT_ASSIGN_OR_RETURN(json::array m, MergeList(it->value().get_array(), pv.get_array(), field));
+      LIFEBOAT_ASSIGN_OR_RETURN(json::array m,
+                                MergeList(it->value().get_array(), pv.get_array(), field));
       it->value() = std::move(m);
     } else {
       LIFEBOAT_ASSIGN_OR_RETURN(json::value fresh, Fresh(pv, field));
@@ -262,7 +279,8 @@ StatusOr<json::object> MergeMap(json::object original, const json::object& patch
     std::string merge_key = list->smp_merge ? list->smp_key : std::string();
     auto live = live_lists.find(field);
     const json::array& server = live == live_lists.end() ? json::array() : live->second;
-    it->value() = NormalizeOrder(it->value().get_array(), kv.value().get_array(), server, merge_key);
+    it->value() =
+        NormalizeOrder(it->value().get_array(), kv.value().get_array(), server, merge_key);
   }
   return original;
 }
@@ -270,21 +288,22 @@ StatusOr<json::object> MergeMap(json::object original, const json::object& patch
 }  // namespace
 
 bool SupportsStrategicMerge(std::string_view group, std::string_view kind) {
-  return patch_internal::IsBuiltinGroup(group);
+  return IsBuiltinGroup(group);
 }
 
 StatusOr<boost::json::value> ApplyStrategicMergePatch(const boost::json::value& target,
                                                       const boost::json::value& patch,
-                                                      std::string_view group, std::string_view kind) {
+                                                      std::string_view group,
+                                                      std::string_view kind) {
   if (!patch.is_object()) {
-    return BadRequest("json: cannot unmarshal " + std::string(patch.is_array() ? "array" : "value") +
+    return BadRequest("json: cannot unmarshal " +
+                      std::string(patch.is_array() ? "array" : "value") +
                       " into Go value of type map[string]interface {}");
   }
   json::object original = target.is_object() ? target.get_object() : json::object();
-  LIFEBOAT_ASSIGN_OR_RETURN(json::object merged,
-                            MergeMap(std::move(original), patch.get_object(),
-                                     patch_internal::RootSchema(group, kind)));
+  LIFEBOAT_ASSIGN_OR_RETURN(json::object merged, MergeMap(std::move(original), patch.get_object(),
+                                                          RootSchema(group, kind)));
   return json::value(std::move(merged));
 }
 
-}  // namespace kubesim
+}  // namespace lifeboat::jsonpatch

@@ -1,15 +1,16 @@
 // RFC 7386 JSON merge patch.
 
-#include "kubesim/src/patch/patch.h"
+#include "lifeboat/common/json_patch.h"
 
-namespace kubesim {
+namespace lifeboat::jsonpatch {
 namespace {
 
 namespace json = boost::json;
 
 json::value Merge(const json::value* target, const json::value& patch) {
   if (!patch.is_object()) return patch;
-  json::object result = target != nullptr && target->is_object() ? target->get_object() : json::object();
+  json::object result =
+      target != nullptr && target->is_object() ? target->get_object() : json::object();
   for (const auto& kv : patch.get_object()) {
     if (kv.value().is_null()) {
       result.erase(kv.key());
@@ -24,8 +25,9 @@ json::value Merge(const json::value* target, const json::value& patch) {
 
 }  // namespace
 
-StatusOr<boost::json::value> ApplyMergePatch(const boost::json::value& target, const boost::json::value& patch) {
+StatusOr<boost::json::value> ApplyMergePatch(const boost::json::value& target,
+                                             const boost::json::value& patch) {
   return Merge(&target, patch);
 }
 
-}  // namespace kubesim
+}  // namespace lifeboat::jsonpatch

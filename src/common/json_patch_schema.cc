@@ -1,10 +1,13 @@
-#include "kubesim/src/patch/schema.h"
+// The schema table of lifeboat/common/json_patch.h: strategic-merge keys and server-side-apply
+// list types of the built-in kinds.
 
 #include <algorithm>
 #include <deque>
 #include <utility>
 
-namespace kubesim::patch_internal {
+#include "lifeboat/common/json_patch.h"
+
+namespace lifeboat::jsonpatch {
 namespace {
 
 using json = boost::json::value;
@@ -49,7 +52,8 @@ class Builder {
     list->list_type = ListType::kMap;
     if (ssa_keys.empty()) ssa_keys.push_back(ListMapKey{smp_key, std::nullopt});
     list->smp_key = std::move(smp_key);
-    std::sort(ssa_keys.begin(), ssa_keys.end(), [](const ListMapKey& a, const ListMapKey& b) { return a.name < b.name; });
+    std::sort(ssa_keys.begin(), ssa_keys.end(),
+              [](const ListMapKey& a, const ListMapKey& b) { return a.name < b.name; });
     list->keys = std::move(ssa_keys);
     return ElemOf(list);
   }
@@ -66,7 +70,8 @@ class Builder {
  private:
   SchemaNode* Child(SchemaNode* node, std::string_view name) {
     auto it = node->fields.find(name);
-    if (it != node->fields.end()) return const_cast<SchemaNode*>(it->second);  // arena-owned, built here
+    if (it != node->fields.end())
+      return const_cast<SchemaNode*>(it->second);  // arena-owned, built here
     SchemaNode* child = New();
     node->fields.emplace(std::string(name), child);
     return child;
@@ -107,7 +112,8 @@ const SchemaNode* BuildPodSpec(Builder& b) {
   b.Keyed(spec, "volumes", "name");
   b.Keyed(spec, "imagePullSecrets", "name");
   b.Keyed(spec, "hostAliases", "ip");
-  b.Keyed(spec, "topologySpreadConstraints", "topologyKey", {Key("topologyKey"), Key("whenUnsatisfiable")});
+  b.Keyed(spec, "topologySpreadConstraints", "topologyKey",
+          {Key("topologyKey"), Key("whenUnsatisfiable")});
   b.Keyed(spec, "schedulingGates", "name");
   b.Keyed(spec, "resourceClaims", "name");
   return spec;
@@ -173,7 +179,8 @@ struct Table {
     SchemaNode* node = Root("", "Node");
     b.Set(node, "spec.podCIDRs");
     b.Keyed(node, "status.conditions", "type");
-    SchemaNode* addresses = b.At(node, "status.addresses");  // strategic merge by type, apply: atomic
+    SchemaNode* addresses =
+        b.At(node, "status.addresses");  // strategic merge by type, apply: atomic
     addresses->smp_merge = true;
     addresses->smp_key = "type";
     b.Keyed(Root("", "Namespace"), "status.conditions", "type");
@@ -213,18 +220,34 @@ const SchemaNode* RootSchema(std::string_view group, std::string_view kind) {
 }
 
 bool IsBuiltinGroup(std::string_view group) {
-  static constexpr std::string_view kGroups[] = {
-      "", "apps", "batch", "autoscaling", "policy", "extensions",
-      "rbac.authorization.k8s.io", "networking.k8s.io", "storage.k8s.io",
-      "apiextensions.k8s.io", "apiregistration.k8s.io", "coordination.k8s.io",
-      "scheduling.k8s.io", "discovery.k8s.io", "events.k8s.io", "certificates.k8s.io",
-      "admissionregistration.k8s.io", "node.k8s.io", "flowcontrol.apiserver.k8s.io",
-      "authentication.k8s.io", "authorization.k8s.io", "resource.k8s.io",
-      "internal.apiserver.k8s.io", "storagemigration.k8s.io"};
+  static constexpr std::string_view kGroups[] = {"",
+                                                 "apps",
+                                                 "batch",
+                                                 "autoscaling",
+                                                 "policy",
+                                                 "extensions",
+                                                 "rbac.authorization.k8s.io",
+                                                 "networking.k8s.io",
+                                                 "storage.k8s.io",
+                                                 "apiextensions.k8s.io",
+                                                 "apiregistration.k8s.io",
+                                                 "coordination.k8s.io",
+                                                 "scheduling.k8s.io",
+                                                 "discovery.k8s.io",
+                                                 "events.k8s.io",
+                                                 "certificates.k8s.io",
+                                                 "admissionregistration.k8s.io",
+                                                 "node.k8s.io",
+                                                 "flowcontrol.apiserver.k8s.io",
+                                                 "authentication.k8s.io",
+                                                 "authorization.k8s.io",
+                                                 "resource.k8s.io",
+                                                 "internal.apiserver.k8s.io",
+                                                 "storagemigration.k8s.io"};
   for (std::string_view g : kGroups) {
     if (g == group) return true;
   }
   return false;
 }
 
-}  // namespace kubesim::patch_internal
+}  // namespace lifeboat::jsonpatch

@@ -1,6 +1,8 @@
-#include "kubesim/src/patch/json_util.h"
+// JSON equality shared by the patch algorithms (and by kubesim's server-side apply).
 
-namespace kubesim::patch_internal {
+#include "lifeboat/common/json_patch.h"
+
+namespace lifeboat::jsonpatch {
 
 namespace json = boost::json;
 
@@ -40,6 +42,4 @@ bool JsonEqual(const json::value& a, const json::value& b) {
   }
 }
 
-std::string Compact(const json::value& v) { return json::serialize(v); }
-
-}  // namespace kubesim::patch_internal
+}  // namespace lifeboat::jsonpatch
