@@ -54,9 +54,30 @@ std::string_view StringField(const json::object* o, std::string_view key) {
   return std::string_view(s.data(), s.size());
 }
 
+// Velero resolves a hook spec's resources through discovery; only pods are hooked, so only the
+// names that resolve to pods ("pods", "pod", "po", "Pod") and "*" can select one.
+bool NamesPods(std::string resource) {
+  resource = absl::AsciiStrToLower(resource);
+  return resource == "*" || resource == "pods" || resource == "pod" || resource == "po";
+}
+
+// The names that resolve to pods become "pods"; the rest stay as given (they never name pods).
+std::vector<std::string> PodResourceNames(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& n : names) out.push_back(NamesPods(n) && n != "*" ? "pods" : n);
+  return out;
+}
+
+std::string Bounded(std::string_view out, bool truncated) {
+  if (out.size() <= kMaxLoggedOutput && !truncated) return std::string(out);
+  return Cat({out.substr(0, kMaxLoggedOutput), " ... (output truncated)"});
+}
+
+}  // namespace
+
 // Velero's parseStringToCommand: a value starting with '[' that parses as a JSON array of
 // strings is the argv; anything else (including a malformed array) is one argument.
-std::vector<std::string> ParseCommand(std::string_view value) {
+std::vector<std::string> ParseHookCommand(std::string_view value) {
   if (!value.empty() && value.front() == '[') {
     boost::system::error_code ec;
     json::value v = json::parse(value, ec);
@@ -76,31 +97,11 @@ std::vector<std::string> ParseCommand(std::string_view value) {
   return {std::string(value)};
 }
 
-// Velero resolves a hook spec's resources through discovery; only pods are hooked, so only the
-// names that resolve to pods ("pods", "pod", "po", "Pod") and "*" can select one.
-bool NamesPods(std::string resource) {
-  resource = absl::AsciiStrToLower(resource);
-  return resource == "*" || resource == "pods" || resource == "pod" || resource == "po";
-}
-
-// The names that resolve to pods become "pods"; the rest stay as given (they never name pods).
-std::vector<std::string> PodResourceNames(const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const std::string& n : names) out.push_back(NamesPods(n) && n != "*" ? "pods" : n);
-  return out;
-}
-
 // Go's %v of a []string: "[a b c]".
-std::string GoStrings(const std::vector<std::string>& v) {
+std::string GoStringSlice(const std::vector<std::string>& v) {
   return Cat({"[", absl::StrJoin(v, " "), "]"});
 }
 
-std::string Bounded(std::string_view out, bool truncated) {
-  if (out.size() <= kMaxLoggedOutput && !truncated) return std::string(out);
-  return Cat({out.substr(0, kMaxLoggedOutput), " ... (output truncated)"});
-}
-
-}  // namespace
 
 HookRunner::HookRunner(const api::BackupSpec* spec, kube::PodExecutor* exec, BackupLog* log,
                        CancellationToken cancel)
@@ -125,7 +126,7 @@ std::optional<api::ExecHook> HookRunner::FromAnnotations(
   if (command.empty()) return std::nullopt;
   api::ExecHook hook;
   hook.container = get(kContainerKey);
-  hook.command = ParseCommand(command);
+  hook.command = ParseHookCommand(command);
   // Anything but Continue or Fail reads as unset (then Fail).
   std::string on_error = get(kOnErrorKey);
   if (on_error == "Continue") hook.on_error = api::HookErrorMode::kContinue;
@@ -220,31 +221,35 @@ Status HookRunner::Execute(HookPhase phase, const json::value& pod, const LogFie
 
   // BackupLog has no free-form fields: Velero's hook fields go into the message.
   log_->Info(Cat({"running exec hook hookName=", hook.name, " hookContainer=", h.container,
-                  " hookCommand=", GoStrings(h.command), " hookOnError=", api::ToString(h.on_error),
+                  " hookCommand=", GoStringSlice(h.command), " hookOnError=", api::ToString(h.on_error),
                   " hookTimeout=", api::FormatGoDuration(h.timeout),
                   " hookPhase=", PhaseName(phase), " hookSource=", hook.source}),
              fields);
-  if (exec_ == nullptr) return absl::FailedPreconditionError("no pod executor to run hooks with");
+  return ExecHookCommand(exec_, log_, fields, h.container, h.command, h.timeout, cancel_);
+}
 
+Status ExecHookCommand(kube::PodExecutor* exec, BackupLog* log, const LogFields& fields,
+                       const std::string& container, const std::vector<std::string>& command,
+                       api::Duration timeout, const CancellationToken& cancel) {
+  if (exec == nullptr) return absl::FailedPreconditionError("no pod executor to run hooks with");
   kube::ExecOptions options;
   options.ns = fields.ns;
   options.pod = fields.name;
-  options.container = h.container;
-  options.command = h.command;
-  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(h.timeout);
-  if (options.timeout.count() == 0) options.timeout = std::chrono::milliseconds(1);
-  options.cancel = cancel_;
+  options.container = container;
+  options.command = command;
+  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  if (options.timeout.count() <= 0) options.timeout = std::chrono::milliseconds(1);
+  options.cancel = cancel;
   options.max_output_bytes = kMaxOutputBytes;
-  StatusOr<kube::ExecResult> result = exec_->Exec(options);
+  StatusOr<kube::ExecResult> result = exec->Exec(options);
   if (!result.ok()) {
     if (absl::IsDeadlineExceeded(result.status())) {
-      return absl::DeadlineExceededError(
-          Cat({"timed out after ", api::FormatGoDuration(h.timeout)}));
+      return absl::DeadlineExceededError(Cat({"timed out after ", api::FormatGoDuration(timeout)}));
     }
     return result.status();
   }
-  log_->Info(Cat({"stdout: ", Bounded(result->stdout_data, result->truncated)}), fields);
-  log_->Info(Cat({"stderr: ", Bounded(result->stderr_data, result->truncated)}), fields);
+  log->Info(Cat({"stdout: ", Bounded(result->stdout_data, result->truncated)}), fields);
+  log->Info(Cat({"stderr: ", Bounded(result->stderr_data, result->truncated)}), fields);
   if (result->exit_code != 0) {
     return absl::InternalError(
         Cat({"command terminated with exit code ", std::to_string(result->exit_code)}));
