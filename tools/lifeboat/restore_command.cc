@@ -1,0 +1,154 @@
+// `lifeboat restore run`: a restore in-process (no server needed) from a backup in a
+// local-directory bucket into the cluster of a kubeconfig — the same engine the server runs.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "lifeboat/api/backup.h"
+#include "lifeboat/api/label_selector.h"
+#include "lifeboat/api/restore.h"
+#include "lifeboat/common/json.h"
+#include "lifeboat/restore/restorer.h"
+#include "tools/lifeboat/commands.h"
+#include "tools/lifeboat/local_run.h"
+
+namespace lifeboat::cli {
+
+void AddLocalFlags(CLI::App* cmd, ClusterFlags* cluster, BucketFlags* bucket);
+
+namespace {
+
+struct RestoreRunFlags {
+  std::string name, from_backup, selector, existing_resource_policy;
+  ClusterFlags cluster;
+  BucketFlags bucket;
+  std::vector<std::string> include_namespaces, exclude_namespaces, include_resources,
+      exclude_resources, namespace_mappings, status_include_resources;
+  std::string include_cluster_resources, restore_volumes, preserve_nodeports;  // "", true, false
+  int workers = 16;
+};
+
+StatusOr<api::Restore> BuildRestore(const RestoreRunFlags& o) {
+  api::Restore r;
+  r.metadata.name = o.name.empty() ? o.from_backup + "-restore" : o.name;
+  r.metadata.namespace_ = "velero";
+  api::RestoreSpec& s = r.spec;
+  s.backup_name = o.from_backup;
+  s.included_namespaces = o.include_namespaces;
+  s.excluded_namespaces = o.exclude_namespaces;
+  s.included_resources = o.include_resources;
+  s.excluded_resources = o.exclude_resources;
+  s.existing_resource_policy = o.existing_resource_policy;
+  for (const std::string& m : o.namespace_mappings) {
+    std::vector<std::string> parts = absl::StrSplit(m, ':');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError("--namespace-mappings: \"" + m +
+                                        "\" is not of the form src:dst");
+    }
+    s.namespace_mapping[parts[0]] = parts[1];
+  }
+  auto tristate = [](const std::string& v) -> std::optional<bool> {
+    if (v.empty()) return std::nullopt;
+    return v == "true";
+  };
+  s.include_cluster_resources = tristate(o.include_cluster_resources);
+  s.restore_pvs = tristate(o.restore_volumes);
+  s.preserve_node_ports = tristate(o.preserve_nodeports);
+  if (!o.status_include_resources.empty()) {
+    s.restore_status = api::RestoreStatusSpec{o.status_include_resources, {}};
+  }
+  if (!o.selector.empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(auto sel, api::LabelSelector::Parse(o.selector));
+    s.label_selector = sel;
+  }
+  return r;
+}
+
+int RunRestore(const RestoreRunFlags& o) {
+  auto restore = BuildRestore(o);
+  if (!restore.ok()) return Fail(restore.status());
+  auto cluster = ConnectCluster(o.cluster);
+  if (!cluster.ok()) return Fail(cluster.status());
+  auto store = OpenLocalBucket(o.bucket);
+  if (!store.ok()) return Fail(store.status());
+  auto metadata = (*store)->GetBackupMetadata(o.from_backup);
+  if (!metadata.ok()) return Fail(metadata.status(), "reading backup " + o.from_backup);
+  auto json = ParseJson(*metadata);
+  if (!json.ok()) return Fail(json.status(), "reading backup " + o.from_backup);
+  auto backup = api::BackupFromJson(*json);
+  if (!backup.ok()) return Fail(backup.status(), "reading backup " + o.from_backup);
+
+  restore::RestorerDeps deps;
+  deps.client = cluster->client.get();
+  deps.discovery = cluster->discovery.get();
+  deps.exec = cluster->exec.get();
+  deps.store = store->get();
+  restore::RestorerOptions options;
+  options.workers = o.workers;
+  auto done = restore::Restorer(deps, options).Run(std::move(*restore), *backup);
+  const auto& s = done.status;
+  std::printf("Restore %s: %s\n", done.metadata.name.c_str(),
+              std::string(api::ToString(s.phase)).c_str());
+  for (const auto& e : s.validation_errors) std::printf("  validation error: %s\n", e.c_str());
+  if (!s.failure_reason.empty()) std::printf("  failure reason: %s\n", s.failure_reason.c_str());
+  if (s.progress) {
+    std::printf("  items restored: %lld of %lld\n",
+                static_cast<long long>(s.progress->items_restored),
+                static_cast<long long>(s.progress->total_items));
+  }
+  std::printf("  warnings: %lld, errors: %lld\n", static_cast<long long>(s.warnings),
+              static_cast<long long>(s.errors));
+  std::printf("  log and results in %s/%s/%srestores/%s/\n", o.bucket.bucket_dir.c_str(),
+              o.bucket.bucket.c_str(), o.bucket.prefix.empty() ? "" : (o.bucket.prefix + "/").c_str(),
+              done.metadata.name.c_str());
+  return s.phase == api::RestorePhase::kCompleted        ? 0
+         : s.phase == api::RestorePhase::kPartiallyFailed ? 3
+                                                          : 1;
+}
+
+}  // namespace
+
+void AddRestoreCommands(CLI::App& app, int* exit_code) {
+  auto* restore = app.add_subcommand("restore", "Restores")->require_subcommand(1);
+  auto o = std::make_shared<RestoreRunFlags>();
+  auto* run = restore->add_subcommand(
+      "run", "Restore a backup now, in this process, from a local-directory bucket");
+  run->add_option("name", o->name, "Restore name (default: <backup>-restore)");
+  run->add_option("--from-backup", o->from_backup, "Backup to restore")->required();
+  AddLocalFlags(run, &o->cluster, &o->bucket);
+  run->add_option("--include-namespaces", o->include_namespaces,
+                  "Namespaces to restore (globs; default all)")
+      ->delimiter(',');
+  run->add_option("--exclude-namespaces", o->exclude_namespaces, "Namespaces not to restore")
+      ->delimiter(',');
+  run->add_option("--include-resources", o->include_resources, "Resources to restore (default all)")
+      ->delimiter(',');
+  run->add_option("--exclude-resources", o->exclude_resources, "Resources not to restore")
+      ->delimiter(',');
+  run->add_option("--namespace-mappings", o->namespace_mappings,
+                  "src1:dst1,src2:dst2: restore namespace src into dst")
+      ->delimiter(',');
+  run->add_option("--existing-resource-policy", o->existing_resource_policy,
+                  "none (default: keep existing objects) or update")
+      ->check(CLI::IsMember({"none", "update"}));
+  run->add_option("--include-cluster-resources", o->include_cluster_resources,
+                  "true or false (default: Velero's rule)")
+      ->check(CLI::IsMember({"true", "false"}));
+  run->add_option("--restore-volumes", o->restore_volumes,
+                  "true or false: restore volumes from snapshots (default true)")
+      ->check(CLI::IsMember({"true", "false"}));
+  run->add_option("--preserve-nodeports", o->preserve_nodeports,
+                  "true or false: keep services' node ports")
+      ->check(CLI::IsMember({"true", "false"}));
+  run->add_option("--status-include-resources", o->status_include_resources,
+                  "Resources whose status is restored")
+      ->delimiter(',');
+  run->add_option("-l,--selector", o->selector, "Only objects matching this label selector");
+  run->add_option("--workers", o->workers, "Items created at once")->capture_default_str();
+  run->callback([o, exit_code] { *exit_code = RunRestore(*o); });
+}
+
+}  // namespace lifeboat::cli
