@@ -11,3 +11,4 @@ lifeboat_cc_test(NAME restore_engine_unit_test SRCS ${CMAKE_CURRENT_LIST_DIR}/en
   DEPS restore LABELS unit)
 lifeboat_cc_test(NAME restore_restorer_test SRCS ${CMAKE_CURRENT_LIST_DIR}/restorer_test.cc
   DEPS restore backup storage_registry kube_testing LABELS integration TIMEOUT 600)
+target_compile_definitions(restore_restorer_test PRIVATE LIFEBOAT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

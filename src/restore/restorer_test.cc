@@ -526,5 +526,63 @@ TEST_F(RestorerTest, BadBackupsFailClearly) {
   EXPECT_THAT(*Gunzip(gz), HasSubstr("2.0.0"));
 }
 
+// A backup laid out exactly as Velero writes it (test/testdata/velero) restores into an empty
+// cluster with Velero's rules: completed workloads, events and token secrets skipped, pods and
+// services reset, the CRD before its custom resource, the PV bound to the restored claim.
+TEST_F(RestorerTest, RestoresABackupWrittenByVelero) {
+  const std::filesystem::path fixture =
+      std::filesystem::path(LIFEBOAT_SOURCE_DIR) / "test/testdata/velero/velero-fixture-backup";
+  std::filesystem::copy(fixture / "backups", bucket_dir_ / "bucket" / "backups",
+                        std::filesystem::copy_options::recursive);
+  auto metadata = store_->GetBackupMetadata("velero-fixture-backup");
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  auto backup = api::BackupFromJson(J(*metadata));
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  auto target = Cluster::Start();
+  ASSERT_NE(target, nullptr);
+  api::Restore r = Restore(*target, *backup);
+  ASSERT_EQ(r.status.phase, api::RestorePhase::kCompleted)
+      << r.status.failure_reason << " " << json::serialize(Results(r.metadata.name));
+  EXPECT_EQ(r.status.errors, 0);
+  target->discovery->Refresh().IgnoreError();
+  // What Velero restores.
+  for (const auto& [gvr, name] : std::vector<std::pair<GroupVersionResource, std::string>>{
+           {kDeploy, "web"}, {kSvc, "web"}, {kSvc, "web-headless"}, {kCm, "shop-config"},
+           {kSecret, "shop-db-credentials"}, {kSa, "shop-sa"}, {kRole, "shop-reader"},
+           {kRoleBinding, "shop-reader-binding"}, {kIngress, "web"}, {kPvc, "data"},
+           {kWidget, "blue-widget"}, {kJob, "report"}, {kPod, "web-6d8f7b9c54-4xkqp"},
+           {kPod, "report-tz9sd"}}) {
+    auto got = target->Get(gvr, "shop", name);
+    EXPECT_TRUE(got.ok()) << gvr.ToString() << " " << name << ": " << got.status();
+  }
+  EXPECT_TRUE(target->Get(kCrd, "", "widgets.example.com").ok());
+  // What it skips: the completed job and its pod, the events, the token secret of shop-sa.
+  EXPECT_TRUE(absl::IsNotFound(target->Get(kJob, "shop", "db-migrate").status()));
+  EXPECT_TRUE(absl::IsNotFound(target->Get(kPod, "shop", "db-migrate-7fq2m").status()));
+  EXPECT_TRUE(absl::IsNotFound(target->Get(kSecret, "shop", "shop-sa-token-7xk2p").status()));
+  auto events = target->client->List({"", "v1", "events"}, "shop");
+  ASSERT_TRUE(events.ok());
+  for (const auto& e : events->items) {
+    EXPECT_NE(kube::ObjectName(e), "db-migrate.18050e6a3c9d2f41");
+  }
+  // Reset as Velero resets them.
+  auto svc = target->Get(kSvc, "shop", "web");
+  EXPECT_NE(JsonString(*svc, {"spec", "clusterIP"}).value_or(""), "10.96.142.17");
+  EXPECT_EQ(JsonString(*target->Get(kSvc, "shop", "web-headless"), {"spec", "clusterIP"}), "None");
+  auto report = target->Get(kPod, "shop", "report-tz9sd");
+  for (const auto& v : report->at("spec").at("volumes").as_array()) {
+    EXPECT_NE(v.at("name"), "shop-sa-token-7xk2p");
+  }
+  auto job = target->Get(kJob, "shop", "report");
+  // The old controller-uid was dropped, so the API server set the new job's own.
+  EXPECT_EQ(JsonString(*job, {"spec", "selector", "matchLabels", "batch.kubernetes.io/controller-uid"})
+                .value_or(""),
+            std::string(kube::ObjectUid(*job)));
+  auto pv = target->Get(kPv, "", "pvc-5b0c1f2e-0001-4c6d-9e8f-a11ce0000001");
+  ASSERT_TRUE(pv.ok());
+  EXPECT_EQ(JsonString(*pv, {"spec", "claimRef", "uid"}).value_or(""),
+            std::string(kube::ObjectUid(*target->Get(kPvc, "shop", "data"))));
+}
+
 }  // namespace
 }  // namespace lifeboat::restore
