@@ -1,5 +1,7 @@
 #include "src/backup/backup_log.h"
 
+#include <algorithm>
+
 #include "absl/time/time.h"
 #include "lifeboat/common/gzip.h"
 
@@ -144,7 +146,17 @@ int64_t BackupLog::errors() const {
 
 boost::json::object BackupLog::ResultsJson() const {
   std::lock_guard lock(mu_);
-  return {{"errors", errors_.ToJson()}, {"warnings", warnings_.ToJson()}};
+  if (kind_ == LogKind::kBackup) {
+    return {{"errors", errors_.ToJson()}, {"warnings", warnings_.ToJson()}};
+  }
+  // A restore creates items in parallel: sort each list so the file does not depend on timing.
+  auto sorted = [](Result r) {
+    std::sort(r.velero.begin(), r.velero.end());
+    std::sort(r.cluster.begin(), r.cluster.end());
+    for (auto& [ns, v] : r.namespaces) std::sort(v.begin(), v.end());
+    return r.ToJson();
+  };
+  return {{"errors", sorted(errors_)}, {"warnings", sorted(warnings_)}};
 }
 
 Status BackupLog::Close() {

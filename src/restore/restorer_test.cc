@@ -6,6 +6,7 @@
 
 #include "lifeboat/restore/restorer.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -578,6 +579,19 @@ TEST_F(RestorerTest, RestoresABackupWrittenByVelero) {
   EXPECT_EQ(JsonString(*job, {"spec", "selector", "matchLabels", "batch.kubernetes.io/controller-uid"})
                 .value_or(""),
             std::string(kube::ObjectUid(*job)));
+  // The restore's resource list and results, in Velero's formats (docs/formats/restore-files.md),
+  // are the golden ones. LIFEBOAT_UPDATE_GOLDEN=1 rewrites them.
+  const std::filesystem::path golden = std::filesystem::path(LIFEBOAT_SOURCE_DIR) / "test/testdata/restore";
+  for (const auto& [file, got] : std::vector<std::pair<std::string, json::value>>{
+           {"velero-fixture-resource-list.json", ResourceList(r.metadata.name)},
+           {"velero-fixture-results.json", Results(r.metadata.name)}}) {
+    if (std::getenv("LIFEBOAT_UPDATE_GOLDEN") != nullptr) {
+      ASSERT_TRUE(WriteFileAtomically(golden / file, GoJsonIndent(got) + "\n").ok());
+    }
+    auto want = ReadFile(golden / file);
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(got, J(*want)) << file << ":\n" << GoJsonIndent(got);
+  }
   auto pv = target->Get(kPv, "", "pvc-5b0c1f2e-0001-4c6d-9e8f-a11ce0000001");
   ASSERT_TRUE(pv.ok());
   EXPECT_EQ(JsonString(*pv, {"spec", "claimRef", "uid"}).value_or(""),
