@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-botocore python3-yaml
   openssl procps
+  tzdata
 )
 # Pinned npm tools: the storage emulators used by the object-store conformance tests.
 NPM_PACKAGES=(azurite@3.37.0 s3rver@3.7.1)
