@@ -60,7 +60,8 @@ bool VersionPriorityLess(std::string_view a, std::string_view b) {
   return pa->minor > pb->minor;
 }
 
-StatusOr<BackupContents> BackupContents::Scan(const fs::path& root) {
+StatusOr<BackupContents> BackupContents::Scan(
+    const fs::path& root, const std::map<std::string, std::string>& preferred_versions) {
   BackupContents c;
   c.root_ = root;
   std::ifstream version_file(root / archive::VersionPath());
@@ -95,6 +96,9 @@ StatusOr<BackupContents> BackupContents::Scan(const fs::path& root) {
         d.other_versions.push_back(sub);
       }
     }
+    if (auto it = preferred_versions.find(gr); d.preferred_version.empty() && it != preferred_versions.end()) {
+      d.preferred_version = it->second;
+    }
     std::sort(d.other_versions.begin(), d.other_versions.end(), [](const auto& a, const auto& b) {
       return VersionPriorityLess(a, b);
     });
@@ -113,7 +117,9 @@ fs::path BackupContents::Dir(std::string_view gr, std::string_view version_dir) 
   if (version_dir.empty()) return p;
   auto it = resources_.find(std::string(gr));
   if (it != resources_.end() && it->second.preferred_version == version_dir) {
-    return p / (std::string(version_dir) + std::string(archive::kPreferredVersionSuffix));
+    // The preferred-version copy holds the unversioned layout's bytes; read those (the copy may
+    // not have been extracted).
+    return p;
   }
   return p / std::string(version_dir);
 }

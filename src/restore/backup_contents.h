@@ -31,7 +31,12 @@ class BackupContents {
   // Scans <root>/resources and reads <root>/metadata/version. FailedPrecondition for a format
   // version this restore does not know (major version other than 1), DataLoss for a missing
   // resources/ tree or metadata/version.
-  static StatusOr<BackupContents> Scan(const std::filesystem::path& root);
+  // `preferred_versions` (group-resource -> version) adds what the "<v>-preferredversion"
+  // directories would say when they were not extracted: they hold the same bytes as the
+  // unversioned layout, which is what a restore reads for the backup's preferred version.
+  static StatusOr<BackupContents> Scan(
+      const std::filesystem::path& root,
+      const std::map<std::string, std::string>& preferred_versions = {});
 
   const std::string& format_version() const { return format_version_; }
   const std::map<std::string, ResourceDirs>& resources() const { return resources_; }

@@ -104,11 +104,18 @@ TEST(BackupContentsTest, IndexesNamesNamespacesAndVersions) {
   EXPECT_EQ(c->ItemNamespaces("pods", ""), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c->ItemNames("pods", "", "a"), std::vector<std::string>{"p1"});
   EXPECT_EQ(c->ItemNames("persistentvolumes", "", ""), std::vector<std::string>{"pv"});
+  // The preferred version is read from the unversioned layout (the same bytes).
   EXPECT_EQ(c->ItemFile("hpas.autoscaling", "v2", "a", "h"),
-            root / "resources/hpas.autoscaling/v2-preferredversion/namespaces/a/h.json");
+            root / "resources/hpas.autoscaling/namespaces/a/h.json");
   EXPECT_EQ(c->ItemFile("hpas.autoscaling", "v1", "a", "h"),
             root / "resources/hpas.autoscaling/v1/namespaces/a/h.json");
   EXPECT_EQ(c->CountItems(), 5);
+  // Preferred versions learnt while extracting (their directories were not written).
+  Write(root / "resources/jobs.batch/namespaces/a/j.json", "{}");
+  auto told = BackupContents::Scan(root, {{"jobs.batch", "v1"}});
+  ASSERT_TRUE(told.ok());
+  EXPECT_EQ(told->resources().at("jobs.batch").preferred_version, "v1");
+  EXPECT_EQ(told->ItemFile("jobs.batch", "v1", "a", "j"), root / "resources/jobs.batch/namespaces/a/j.json");
   fs::remove_all(root);
 }
 
