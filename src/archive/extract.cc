@@ -123,11 +123,6 @@ Status WriteEntry(int root, const Entry& entry) {
 }  // namespace
 
 Status ExtractTo(ByteSource& source, const std::filesystem::path& dir, ReaderLimits limits) {
-  return ExtractTo(source, dir, limits, nullptr);
-}
-
-Status ExtractTo(ByteSource& source, const std::filesystem::path& dir, ReaderLimits limits,
-                 const std::function<bool(std::string_view path)>& include) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(Cat("creating ", dir.string(), ": ", ec.message()));
@@ -138,7 +133,6 @@ Status ExtractTo(ByteSource& source, const std::filesystem::path& dir, ReaderLim
   while (true) {
     LIFEBOAT_ASSIGN_OR_RETURN(std::optional<Entry> entry, reader->Next());
     if (!entry) return absl::OkStatus();
-    if (include && !include(entry->path)) continue;  // read and checked, not written
     LIFEBOAT_RETURN_IF_ERROR(WriteEntry(root.get(), *entry));
   }
 }

@@ -1,33 +1,22 @@
 #include "src/restore/backup_contents.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <regex>
 #include <set>
-#include <sstream>
-#include <system_error>
+#include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "lifeboat/archive/layout.h"
 
 namespace lifeboat::restore {
 namespace fs = std::filesystem;
 namespace {
-
-std::vector<std::string> SortedChildren(const fs::path& dir, bool directories) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    bool is_dir = it->is_directory(type_ec);
-    if (directories != is_dir) continue;
-    out.push_back(it->path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 struct ParsedVersion {
   int major = 0;
@@ -60,26 +49,90 @@ bool VersionPriorityLess(std::string_view a, std::string_view b) {
   return pa->minor > pb->minor;
 }
 
-StatusOr<BackupContents> BackupContents::Scan(
-    const fs::path& root, const std::map<std::string, std::string>& preferred_versions) {
-  BackupContents c;
-  c.root_ = root;
-  std::ifstream version_file(root / archive::VersionPath());
-  if (!version_file) {
-    return absl::DataLossError("the backup has no " + archive::VersionPath() +
-                         ": it is not a Velero-format backup");
+namespace {
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return absl::InternalError(std::string("writing the restore's spool file: ") +
+                                           std::strerror(errno));
+    data.remove_prefix(static_cast<size_t>(n));
   }
-  std::stringstream text;
-  text << version_file.rdbuf();
-  c.format_version_ = std::string(absl::StripAsciiWhitespace(text.str()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+BackupContents::BackupContents(BackupContents&& o) noexcept { *this = std::move(o); }
+
+BackupContents& BackupContents::operator=(BackupContents&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+    format_version_ = std::move(o.format_version_);
+    resources_ = std::move(o.resources_);
+    layouts_ = std::move(o.layouts_);
+    namespaces_ = std::move(o.namespaces_);
+    spooled_items_ = o.spooled_items_;
+  }
+  return *this;
+}
+
+BackupContents::~BackupContents() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StatusOr<BackupContents> BackupContents::Read(ByteSource& tarball, const fs::path& spool,
+                                              archive::ReaderLimits limits) {
+  BackupContents c;
+  c.fd_ = ::open(spool.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (c.fd_ < 0) {
+    return absl::InternalError("creating " + spool.string() + ": " + std::strerror(errno));
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(auto reader, archive::ArchiveReader::Open(&tarball, limits));
+  std::map<std::string, std::string> preferred;
+  bool has_version = false;
+  std::string buffer;  // writes go out in blocks of about 1 MiB
+  int64_t offset = 0;
+  for (;;) {
+    LIFEBOAT_ASSIGN_OR_RETURN(std::optional<archive::Entry> entry, reader->Next());
+    if (!entry) break;
+    if (entry->path == archive::VersionPath()) {
+      has_version = true;
+      c.format_version_ = std::string(absl::StripAsciiWhitespace(entry->data));
+      continue;
+    }
+    std::optional<archive::ItemLocation> loc = archive::ParseItemPath(entry->path);
+    if (!loc) continue;  // not an item: ignored, as Velero does
+    if (loc->preferred()) {
+      preferred.emplace(loc->resource_group,
+                        loc->version_dir.substr(
+                            0, loc->version_dir.size() - archive::kPreferredVersionSuffix.size()));
+      continue;
+    }
+    c.layouts_[loc->resource_group][loc->version_dir][loc->ns][loc->name] =
+        Location{offset, static_cast<int64_t>(entry->data.size())};
+    offset += static_cast<int64_t>(entry->data.size());
+    buffer += entry->data;
+    ++c.spooled_items_;
+    if (buffer.size() >= (1u << 20)) {
+      LIFEBOAT_RETURN_IF_ERROR(WriteAll(c.fd_, buffer));
+      buffer.clear();
+    }
+  }
+  LIFEBOAT_RETURN_IF_ERROR(WriteAll(c.fd_, buffer));
+  if (!has_version) {
+    return absl::DataLossError("the backup has no " + archive::VersionPath() +
+                               ": it is not a Velero-format backup");
+  }
   if (c.format_version_ != "1" && !c.format_version_.starts_with("1.")) {
     return absl::FailedPreconditionError("the backup's format version is " + c.format_version_ +
-                                   "; this restore reads format 1 and 1.x (" +
-                                   std::string(archive::kFormatVersion) + ")");
+                                         "; this restore reads format 1 and 1.x (" +
+                                         std::string(archive::kFormatVersion) + ")");
   }
   std::set<std::string> namespaces;
-  const fs::path resources = root / archive::kResourcesDir;
-  for (const std::string& gr : SortedChildren(resources, true)) {
+  for (const auto& [gr, by_version] : c.layouts_) {
     ResourceDirs d;
     d.group_resource = gr;
     if (size_t dot = gr.find('.'); dot == std::string::npos) {
@@ -88,23 +141,19 @@ StatusOr<BackupContents> BackupContents::Scan(
       d.resource = gr.substr(0, dot);
       d.group = gr.substr(dot + 1);
     }
-    for (const std::string& sub : SortedChildren(resources / gr, true)) {
-      if (sub == archive::kNamespaceScopedDir || sub == archive::kClusterScopedDir) continue;
-      if (sub.ends_with(archive::kPreferredVersionSuffix)) {
-        d.preferred_version = sub.substr(0, sub.size() - archive::kPreferredVersionSuffix.size());
-      } else {
-        d.other_versions.push_back(sub);
+    if (auto it = preferred.find(gr); it != preferred.end()) d.preferred_version = it->second;
+    for (const auto& [dir, layout] : by_version) {
+      if (!dir.empty() && dir != d.preferred_version) d.other_versions.push_back(dir);
+    }
+    std::sort(d.other_versions.begin(), d.other_versions.end(),
+              [](const auto& a, const auto& b) { return VersionPriorityLess(a, b); });
+    if (auto it = by_version.find(""); it != by_version.end()) {
+      for (const auto& [ns, names] : it->second) {
+        if (!ns.empty()) namespaces.insert(ns);
+        if (gr == "namespaces" && ns.empty()) {
+          for (const auto& [name, where] : names) namespaces.insert(name);
+        }
       }
-    }
-    if (auto it = preferred_versions.find(gr); d.preferred_version.empty() && it != preferred_versions.end()) {
-      d.preferred_version = it->second;
-    }
-    std::sort(d.other_versions.begin(), d.other_versions.end(), [](const auto& a, const auto& b) {
-      return VersionPriorityLess(a, b);
-    });
-    for (const std::string& ns : c.ItemNamespaces(gr, "")) namespaces.insert(ns);
-    if (gr == "namespaces") {
-      for (const std::string& name : c.ItemNames(gr, "", "")) namespaces.insert(name);
     }
     c.resources_.emplace(gr, std::move(d));
   }
@@ -112,53 +161,71 @@ StatusOr<BackupContents> BackupContents::Scan(
   return c;
 }
 
-fs::path BackupContents::Dir(std::string_view gr, std::string_view version_dir) const {
-  fs::path p = root_ / archive::kResourcesDir / std::string(gr);
-  if (version_dir.empty()) return p;
-  auto it = resources_.find(std::string(gr));
-  if (it != resources_.end() && it->second.preferred_version == version_dir) {
-    // The preferred-version copy holds the unversioned layout's bytes; read those (the copy may
-    // not have been extracted).
-    return p;
-  }
-  return p / std::string(version_dir);
+const BackupContents::Layout* BackupContents::Find(std::string_view gr,
+                                                   std::string_view version_dir) const {
+  auto r = resources_.find(std::string(gr));
+  if (r != resources_.end() && r->second.preferred_version == version_dir) version_dir = "";
+  auto by_version = layouts_.find(gr);
+  if (by_version == layouts_.end()) return nullptr;
+  auto layout = by_version->second.find(version_dir);
+  return layout == by_version->second.end() ? nullptr : &layout->second;
 }
 
 std::vector<std::string> BackupContents::ItemNamespaces(std::string_view gr,
                                                         std::string_view version_dir) const {
-  return SortedChildren(Dir(gr, version_dir) / archive::kNamespaceScopedDir, true);
+  std::vector<std::string> out;
+  if (const Layout* l = Find(gr, version_dir)) {
+    for (const auto& [ns, names] : *l) {
+      if (!ns.empty()) out.push_back(ns);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> BackupContents::ItemNames(std::string_view gr,
                                                    std::string_view version_dir,
                                                    std::string_view ns) const {
-  fs::path dir = ns.empty() ? Dir(gr, version_dir) / archive::kClusterScopedDir
-                            : Dir(gr, version_dir) / archive::kNamespaceScopedDir / std::string(ns);
-  std::vector<std::string> names;
-  for (std::string& file : SortedChildren(dir, false)) {
-    if (!file.ends_with(".json")) continue;
-    file.resize(file.size() - 5);
-    names.push_back(std::move(file));
+  std::vector<std::string> out;
+  if (const Layout* l = Find(gr, version_dir)) {
+    if (auto it = l->find(ns); it != l->end()) {
+      for (const auto& [name, where] : it->second) out.push_back(name);
+    }
   }
-  return names;
+  return out;
 }
 
 int64_t BackupContents::CountItems() const {
   int64_t n = 0;
-  for (const auto& [gr, dirs] : resources_) {
-    n += static_cast<int64_t>(ItemNames(gr, "", "").size());
-    for (const std::string& ns : ItemNamespaces(gr, "")) {
-      n += static_cast<int64_t>(ItemNames(gr, "", ns).size());
+  for (const auto& [gr, by_version] : layouts_) {
+    if (auto it = by_version.find(""); it != by_version.end()) {
+      for (const auto& [ns, names] : it->second) n += static_cast<int64_t>(names.size());
     }
   }
   return n;
 }
 
-fs::path BackupContents::ItemFile(std::string_view gr, std::string_view version_dir,
-                                  std::string_view ns, std::string_view name) const {
-  fs::path dir = ns.empty() ? Dir(gr, version_dir) / archive::kClusterScopedDir
-                            : Dir(gr, version_dir) / archive::kNamespaceScopedDir / std::string(ns);
-  return dir / (std::string(name) + ".json");
+StatusOr<std::string> BackupContents::ReadItem(std::string_view gr, std::string_view version_dir,
+                                               std::string_view ns, std::string_view name) const {
+  const Layout* l = Find(gr, version_dir);
+  auto by_ns = l != nullptr ? l->find(ns) : Layout::const_iterator();
+  if (l == nullptr || by_ns == l->end() || by_ns->second.find(name) == by_ns->second.end()) {
+    return absl::NotFoundError("the backup has no item " + std::string(gr) + "/" +
+                               (ns.empty() ? "" : std::string(ns) + "/") + std::string(name));
+  }
+  const Location& where = by_ns->second.find(name)->second;
+  std::string data(static_cast<size_t>(where.size), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pread(fd_, data.data() + done, data.size() - done,
+                        static_cast<off_t>(where.offset + static_cast<int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::InternalError(std::string("reading the restore's spool file: ") +
+                                 (n == 0 ? "unexpected end" : std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return data;
 }
 
 std::string ChooseVersionDir(const ResourceDirs& dirs, const std::vector<std::string>& served,

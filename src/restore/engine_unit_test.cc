@@ -1,9 +1,11 @@
 // Hermetic tests of the restore engine's pure parts: the priority order, the API-version choice,
 // the backup-contents index over an extracted tree, and the per-item object functions.
 
-#include <fstream>
+#include <unistd.h>
 
 #include "gtest/gtest.h"
+#include "lifeboat/archive/writer.h"
+#include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/restore/restorer.h"
 #include "src/restore/backup_contents.h"
@@ -76,24 +78,47 @@ TEST(VersionChoiceTest, FollowsVelerosRules) {
   EXPECT_EQ(ChooseVersionDir(ResourceDirs{}, {"v1"}, "v1"), "");
 }
 
-void Write(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << data;
+// A tarball with these entries, in this order.
+std::string Tarball(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string out;
+  auto sink = StringSink(&out);
+  auto writer = archive::ArchiveWriter::Create(sink.get(), archive::WriterOptions{});
+  EXPECT_TRUE(writer.ok());
+  for (const auto& [path, data] : entries) EXPECT_TRUE((*writer)->Add(path, data).ok()) << path;
+  EXPECT_TRUE((*writer)->Finish().ok());
+  return out;
 }
 
-TEST(BackupContentsTest, IndexesNamesNamespacesAndVersions) {
-  fs::path root = fs::temp_directory_path() / ("contents-test-" + std::to_string(getpid()));
-  fs::remove_all(root);
-  Write(root / "metadata/version", "1.1.0\n");
-  Write(root / "resources/pods/namespaces/b/p2.json", "{}");
-  Write(root / "resources/pods/namespaces/a/p1.json", "{}");
-  Write(root / "resources/pods/v1-preferredversion/namespaces/a/p1.json", "{}");
-  Write(root / "resources/hpas.autoscaling/namespaces/a/h.json", "{}");
-  Write(root / "resources/hpas.autoscaling/v2-preferredversion/namespaces/a/h.json", "{}");
-  Write(root / "resources/hpas.autoscaling/v1/namespaces/a/h.json", "{}");
-  Write(root / "resources/namespaces/cluster/c.json", "{}");
-  Write(root / "resources/persistentvolumes/cluster/pv.json", "{}");
-  auto c = BackupContents::Scan(root);
+class BackupContentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("contents-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  StatusOr<BackupContents> Read(const std::string& tgz) {
+    auto source = StringSource(tgz);
+    return BackupContents::Read(*source, dir_ / ("spool" + std::to_string(++n_)));
+  }
+  fs::path dir_;
+  int n_ = 0;
+};
+
+TEST_F(BackupContentsTest, IndexesNamesNamespacesAndVersions) {
+  auto c = Read(Tarball({
+      {"metadata/version", "1.1.0\n"},
+      {"resources/pods/namespaces/b/p2.json", "{\"p\":2}"},
+      {"resources/pods/namespaces/a/p1.json", "{\"p\":1}"},
+      {"resources/pods/v1-preferredversion/namespaces/a/p1.json", "{\"p\":1}"},
+      {"resources/hpas.autoscaling/namespaces/a/h.json", "{\"v\":2}"},
+      {"resources/hpas.autoscaling/v2-preferredversion/namespaces/a/h.json", "{\"v\":2}"},
+      {"resources/hpas.autoscaling/v1/namespaces/a/h.json", "{\"v\":1}"},
+      {"resources/namespaces/cluster/c.json", "{}"},
+      {"resources/persistentvolumes/cluster/pv.json", "{\"old\":true}"},
+      {"resources/persistentvolumes/cluster/pv.json", "{\"new\":true}"},  // the last one wins
+      {"something/else.txt", "ignored"},
+  }));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->format_version(), "1.1.0");
   EXPECT_EQ(c->namespaces(), (std::vector<std::string>{"a", "b", "c"}));
@@ -101,35 +126,31 @@ TEST(BackupContentsTest, IndexesNamesNamespacesAndVersions) {
   EXPECT_EQ(c->resources().at("hpas.autoscaling").resource, "hpas");
   EXPECT_EQ(c->resources().at("hpas.autoscaling").preferred_version, "v2");
   EXPECT_EQ(c->resources().at("hpas.autoscaling").other_versions, std::vector<std::string>{"v1"});
+  EXPECT_EQ(c->resources().at("pods").preferred_version, "v1");
   EXPECT_EQ(c->ItemNamespaces("pods", ""), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c->ItemNames("pods", "", "a"), std::vector<std::string>{"p1"});
   EXPECT_EQ(c->ItemNames("persistentvolumes", "", ""), std::vector<std::string>{"pv"});
-  // The preferred version is read from the unversioned layout (the same bytes).
-  EXPECT_EQ(c->ItemFile("hpas.autoscaling", "v2", "a", "h"),
-            root / "resources/hpas.autoscaling/namespaces/a/h.json");
-  EXPECT_EQ(c->ItemFile("hpas.autoscaling", "v1", "a", "h"),
-            root / "resources/hpas.autoscaling/v1/namespaces/a/h.json");
+  EXPECT_EQ(*c->ReadItem("pods", "", "b", "p2"), "{\"p\":2}");
+  EXPECT_EQ(*c->ReadItem("persistentvolumes", "", "", "pv"), "{\"new\":true}");
+  // The preferred version is read from the unversioned layout (the same bytes); others from
+  // their own directory.
+  EXPECT_EQ(*c->ReadItem("hpas.autoscaling", "v2", "a", "h"), "{\"v\":2}");
+  EXPECT_EQ(*c->ReadItem("hpas.autoscaling", "v1", "a", "h"), "{\"v\":1}");
+  EXPECT_TRUE(absl::IsNotFound(c->ReadItem("pods", "", "a", "nope").status()));
+  EXPECT_TRUE(absl::IsNotFound(c->ReadItem("nodes", "", "", "n").status()));
   EXPECT_EQ(c->CountItems(), 5);
-  // Preferred versions learnt while extracting (their directories were not written).
-  Write(root / "resources/jobs.batch/namespaces/a/j.json", "{}");
-  auto told = BackupContents::Scan(root, {{"jobs.batch", "v1"}});
-  ASSERT_TRUE(told.ok());
-  EXPECT_EQ(told->resources().at("jobs.batch").preferred_version, "v1");
-  EXPECT_EQ(told->ItemFile("jobs.batch", "v1", "a", "j"), root / "resources/jobs.batch/namespaces/a/j.json");
-  fs::remove_all(root);
+  EXPECT_EQ(c->spooled_items(), 7);  // the replaced pv once more, plus hpas v1
 }
 
-TEST(BackupContentsTest, RefusesUnknownFormatsAndNonVeleroTrees) {
-  fs::path root = fs::temp_directory_path() / ("contents-bad-" + std::to_string(getpid()));
-  fs::remove_all(root);
-  fs::create_directories(root);
-  auto missing = BackupContents::Scan(root);
+TEST_F(BackupContentsTest, RefusesUnknownFormatsNonVeleroAndHostileTarballs) {
+  auto missing = Read(Tarball({{"resources/pods/namespaces/a/p.json", "{}"}}));
   EXPECT_TRUE(absl::IsDataLoss(missing.status())) << missing.status();
-  Write(root / "metadata/version", "2.0.0\n");
-  auto future = BackupContents::Scan(root);
+  auto future = Read(Tarball({{"metadata/version", "2.0.0\n"}}));
   EXPECT_TRUE(absl::IsFailedPrecondition(future.status())) << future.status();
   EXPECT_NE(std::string(future.status().message()).find("2.0.0"), std::string::npos);
-  fs::remove_all(root);
+  std::string truncated = Tarball({{"metadata/version", "1.1.0\n"}});
+  truncated.resize(truncated.size() / 2);
+  EXPECT_TRUE(absl::IsDataLoss(Read(truncated).status()));
 }
 
 TEST(ObjectUtilTest, ResetMetadataAndStatusKeepsWhatVeleroKeeps) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "lifeboat/common/byte_stream.h"
 
 #include "lifeboat/common/json.h"
 #include "lifeboat/kube/object.h"
@@ -15,16 +14,6 @@
 namespace lifeboat::restore {
 namespace json = boost::json;
 namespace {
-
-StatusOr<json::value> ReadItem(const std::filesystem::path& file) {
-  auto text = ReadFile(file);
-  if (!text.ok()) {
-    return absl::IsNotFound(text.status())
-               ? absl::NotFoundError("the backup has no item file " + file.filename().string())
-               : text.status();
-  }
-  return ParseJson(*text);
-}
 
 bool IsCompletedWorkload(const std::string& gr, const json::value& item) {
   if (gr == "pods") {
@@ -87,7 +76,8 @@ void RestoreRun::RestoreItem(const ItemRef& ref, bool additional) {
     log_.Info("Skipping item: its namespace is excluded", f);
     return;
   }
-  auto read = ReadItem(contents_.ItemFile(ref.gr, ref.version_dir, ref.ns, ref.name));
+  auto text = contents_.ReadItem(ref.gr, ref.version_dir, ref.ns, ref.name);
+  auto read = text.ok() ? ParseJson(*text) : StatusOr<json::value>(text.status());
   if (!read.ok()) {
     if (additional) {
       log_.Warn("Additional item was not found in the backup", f);

@@ -2,9 +2,7 @@
 // first item, and waited for while it terminates) and persistent volumes (§6.6: native
 // snapshots, dynamic re-provisioning, renamed clones, binding reset).
 
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "lifeboat/common/json.h"
@@ -90,10 +88,9 @@ Status RestoreRun::EnsureNamespace(const std::string& source_ns, const std::stri
     json::object ns{{"apiVersion", "v1"}, {"kind", "Namespace"},
                     {"metadata", {{"name", target_ns}}}};
     if (contents_.resources().count("namespaces")) {
-      std::ifstream in(contents_.ItemFile("namespaces", "", "", source_ns), std::ios::binary);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (auto backed_up = ParseJson(text.str()); in && backed_up.ok()) {
+      auto text = contents_.ReadItem("namespaces", "", "", source_ns);
+      if (auto backed_up = text.ok() ? ParseJson(*text) : StatusOr<json::value>(text.status());
+          backed_up.ok()) {
         for (std::string_view k : {"labels", "annotations"}) {
           if (const json::value* v = JsonFind(*backed_up, {"metadata", k})) {
             ns["metadata"].as_object()[k] = *v;

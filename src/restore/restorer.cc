@@ -6,7 +6,6 @@
 
 #include "lifeboat/api/time.h"
 #include "lifeboat/api/validation.h"
-#include "lifeboat/archive/layout.h"
 #include "lifeboat/common/gzip.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
@@ -139,35 +138,23 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
     }
     auto source = FileSource(tarball);
     if (!source.ok()) return std::string(source.status().message());
-    const fs::path root = temp->path() / "contents";
-    // Every entry is read and checked; the "<v>-preferredversion" copies (the same bytes as the
-    // unversioned layout) are not written, which halves the files of a big backup.
-    std::map<std::string, std::string> preferred;
-    int64_t files = 0;
-    const auto extract_start = clock->Now();
-    Status extracted = archive::ExtractTo(
-        **source, root, options_.archive_limits, [&](std::string_view path) {
-          auto loc = archive::ParseItemPath(path);
-          if (loc && loc->preferred()) {
-            preferred.emplace(loc->resource_group,
-                              loc->version_dir.substr(0, loc->version_dir.size() -
-                                                             archive::kPreferredVersionSuffix.size()));
-            return false;
-          }
-          ++files;
-          return true;
-        });
-    if (!extracted.ok()) {
-      return "the backup's tarball cannot be read: " + std::string(extracted.message());
+    // Every entry is read and checked; items go to one spool file, never to a file each.
+    const auto read_start = clock->Now();
+    auto contents = BackupContents::Read(**source, temp->path() / "items.spool",
+                                         options_.archive_limits);
+    if (!contents.ok() && absl::IsFailedPrecondition(contents.status())) {
+      return std::string(contents.status().message());
     }
-    log.Info("Extracted " + std::to_string(files) + " files of the backup's tarball in " +
+    if (!contents.ok()) {
+      return "the backup's tarball cannot be read: " + std::string(contents.status().message());
+    }
+    log.Info("Read " + std::to_string(contents->spooled_items()) + " items of the backup's tarball in " +
              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                clock->Now() - extract_start)
+                                clock->Now() - read_start)
                                 .count()) +
              " ms");
     std::error_code ec;
     fs::remove(tarball, ec);
-    auto contents = BackupContents::Scan(root, preferred);
     if (!contents.ok()) return std::string(contents.status().message());
     auto snapshots = ReadNativeSnapshots(*deps_.store, backup.metadata.name);
     if (!snapshots.ok()) {

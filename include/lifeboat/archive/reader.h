@@ -13,11 +13,9 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/status.h"
@@ -64,10 +62,5 @@ class ArchiveReader {
 // archive (files extracted before the problem was found stay: extract into a fresh directory
 // and remove it on error); Internal/PermissionDenied etc. for file system errors.
 Status ExtractTo(ByteSource& source, const std::filesystem::path& dir, ReaderLimits limits = {});
-// The same, writing only the entries for which `include(path)` is true (the others are still
-// read and checked: a hostile entry fails the extraction either way). A null `include` writes
-// every entry.
-Status ExtractTo(ByteSource& source, const std::filesystem::path& dir, ReaderLimits limits,
-                 const std::function<bool(std::string_view path)>& include);
 
 }  // namespace lifeboat::archive
