@@ -13,7 +13,7 @@ import sys
 LAYERS = {
     "common": 1, "http": 1,
     "kube": 2, "storage": 2, "archive": 2, "api": 2, "repo": 2,
-    "plugin": 3,
+    "plugin": 3, "engine": 3,
     "backup": 4, "restore": 4,
     "controller": 5,
     "server": 6, "cli": 6,

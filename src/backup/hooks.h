@@ -29,28 +29,18 @@
 #include "lifeboat/common/cancellation.h"
 #include "lifeboat/kube/pod_exec.h"
 #include "src/backup/backup_log.h"
+#include "src/engine/hook_exec.h"
 
 namespace lifeboat::backup {
+
+using engine::ExecHookCommand;
+using engine::GoStringSlice;
+using engine::ParseHookCommand;
 
 enum class HookPhase { kPre, kPost };
 
 // --- Shared with the restore hooks (src/restore/hooks.cc). Thread-safe (pure, or borrowing
 // thread-safe objects).
-
-// Velero's parseStringToCommand: a value starting with '[' that parses as a JSON array of
-// strings is the argv; anything else (including a malformed array) is one argument.
-std::vector<std::string> ParseHookCommand(std::string_view value);
-// Go's %v of a []string, as Velero logs a hook's command: "[a b c]".
-std::string GoStringSlice(const std::vector<std::string>& v);
-// Runs one hook command in `container` of the pod named by `fields` (ns, name) and logs its
-// stdout and stderr (bounded) at info level on `log`. `timeout` bounds the whole exec (<= 0:
-// 1 ms). OK only when the command exited 0; otherwise FailedPrecondition (`exec` is null),
-// DeadlineExceeded ("timed out after <timeout>"), Internal ("command terminated with exit code
-// N"), or the executor's error (Cancelled, NotFound, InvalidArgument for a pod that is not
-// running, Unavailable, ...). All pointers are borrowed.
-Status ExecHookCommand(kube::PodExecutor* exec, BackupLog* log, const LogFields& fields,
-                       const std::string& container, const std::vector<std::string>& command,
-                       api::Duration timeout, const CancellationToken& cancel);
 
 class HookRunner {
  public:

@@ -5,10 +5,7 @@ lifeboat_cc_library(NAME restore
        ${CMAKE_CURRENT_LIST_DIR}/namespaces_volumes.cc ${CMAKE_CURRENT_LIST_DIR}/glue.cc
        ${CMAKE_CURRENT_LIST_DIR}/backup_contents.cc ${CMAKE_CURRENT_LIST_DIR}/priorities.cc
        ${CMAKE_CURRENT_LIST_DIR}/object_util.cc
-  DEPS common kube storage api archive plugin backup restore_actions restore_modifiers
+  DEPS common kube storage api archive plugin engine restore_actions restore_modifiers
        restore_hooks OpenSSL::Crypto Threads::Threads)
 lifeboat_cc_test(NAME restore_engine_unit_test SRCS ${CMAKE_CURRENT_LIST_DIR}/engine_unit_test.cc
   DEPS restore LABELS unit)
-lifeboat_cc_test(NAME restore_restorer_test SRCS ${CMAKE_CURRENT_LIST_DIR}/restorer_test.cc
-  DEPS restore backup storage_registry kube_testing LABELS integration TIMEOUT 600)
-target_compile_definitions(restore_restorer_test PRIVATE LIFEBOAT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

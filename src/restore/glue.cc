@@ -12,7 +12,7 @@ namespace lifeboat::restore {
 
 RestoreRun::RestoreRun(const RestorerDeps& deps, const RestorerOptions& options,
                        api::Restore& restore, const api::Backup& backup, BackupContents contents,
-                       backup::RestoreLog& log, CancellationToken cancel)
+                       engine::RestoreLog& log, CancellationToken cancel)
     : deps_(deps),
       options_(options),
       restore_(restore),

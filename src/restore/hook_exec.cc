@@ -9,7 +9,7 @@
 
 #include "lifeboat/api/duration.h"
 #include "lifeboat/kube/object.h"
-#include "src/backup/hooks.h"
+#include "src/engine/hook_exec.h"
 #include "src/restore/hooks.h"
 
 namespace lifeboat::restore {
@@ -62,7 +62,7 @@ std::string_view Message(const Status& s) { return {s.message().data(), s.messag
 }  // namespace
 
 struct RestoreExecHooks::PodWork {
-  backup::LogFields fields;
+  engine::LogFields fields;
   // One container's hooks, in spec order; `next` is the first that has not run.
   struct Group {
     std::string container;
@@ -76,7 +76,7 @@ struct RestoreExecHooks::PodWork {
 };
 
 RestoreExecHooks::RestoreExecHooks(const api::Restore* restore, kube::DynamicClient* client,
-                                   kube::PodExecutor* exec, backup::RestoreLog* log, Clock* clock,
+                                   kube::PodExecutor* exec, engine::RestoreLog* log, Clock* clock,
                                    CancellationToken cancel, std::chrono::nanoseconds default_wait,
                                    RestoreExecHooksOptions options)
     : restore_(restore),
@@ -118,7 +118,7 @@ int64_t RestoreExecHooks::failed() const {
 
 void RestoreExecHooks::PodRestored(const json::value& created_pod) {
   if (!created_pod.is_object()) return;
-  backup::LogFields fields{"pods", std::string(kube::ObjectNamespace(created_pod)),
+  engine::LogFields fields{"pods", std::string(kube::ObjectNamespace(created_pod)),
                            std::string(kube::ObjectName(created_pod))};
   std::vector<PlannedExecHook> plan = PlanExecHooks(selectors_, created_pod, log_, fields);
   if (plan.empty()) return;
@@ -254,7 +254,7 @@ bool RestoreExecHooks::RunContainer(PodWork& pod, size_t g) {
     const api::Duration timeout =
         h.hook.exec_timeout.count() > 0 ? h.hook.exec_timeout : kDefaultExecTimeout;
     log_->Info("running exec hook hookName=" + h.name + " hookContainer=" + group.container +
-                   " hookCommand=" + backup::GoStringSlice(h.hook.command) + " hookOnError=" +
+                   " hookCommand=" + engine::GoStringSlice(h.hook.command) + " hookOnError=" +
                    std::string(api::ToString(fail_mode ? api::HookErrorMode::kFail
                                                        : api::HookErrorMode::kContinue)) +
                    " hookTimeout=" + api::FormatGoDuration(timeout) +
@@ -262,7 +262,7 @@ bool RestoreExecHooks::RunContainer(PodWork& pod, size_t g) {
                pod.fields);
     Status st = h.hook.command.empty()
                     ? absl::InvalidArgumentError("command is required")
-                    : backup::ExecHookCommand(exec_, log_, pod.fields, group.container,
+                    : engine::ExecHookCommand(exec_, log_, pod.fields, group.container,
                                               h.hook.command, timeout, cancel_.token());
     if (st.ok()) continue;
     Fail(pod, "hook " + h.name + " in container " + group.container + " failed to execute", st);

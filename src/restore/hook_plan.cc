@@ -5,7 +5,7 @@
 
 #include "lifeboat/api/duration.h"
 #include "lifeboat/kube/object.h"
-#include "src/backup/hooks.h"
+#include "src/engine/hook_exec.h"
 
 namespace lifeboat::restore {
 namespace {
@@ -40,7 +40,7 @@ std::vector<std::string> ContainerNames(const json::value& pod) {
 // A duration annotation, or 0 with a warning when it does not parse (Velero ignores it).
 api::Duration DurationAnnotation(const std::map<std::string, std::string>& annotations,
                                  std::string_view key, std::string_view what,
-                                 backup::RestoreLog* log, const backup::LogFields& fields) {
+                                 engine::RestoreLog* log, const engine::LogFields& fields) {
   auto it = annotations.find(std::string(key));
   if (it == annotations.end() || it->second.empty()) return api::Duration(0);
   StatusOr<api::Duration> d = api::ParseGoDuration(it->second);
@@ -53,8 +53,8 @@ api::Duration DurationAnnotation(const std::map<std::string, std::string>& annot
 }
 
 std::optional<api::ExecRestoreHook> FromAnnotations(
-    const std::map<std::string, std::string>& annotations, backup::RestoreLog* log,
-    const backup::LogFields& fields) {
+    const std::map<std::string, std::string>& annotations, engine::RestoreLog* log,
+    const engine::LogFields& fields) {
   auto get = [&](std::string_view key) -> std::string {
     auto it = annotations.find(std::string(key));
     return it == annotations.end() ? std::string() : it->second;
@@ -63,7 +63,7 @@ std::optional<api::ExecRestoreHook> FromAnnotations(
   if (command.empty()) return std::nullopt;
   api::ExecRestoreHook hook;
   hook.container = get(kExecContainerKey);
-  hook.command = backup::ParseHookCommand(command);
+  hook.command = engine::ParseHookCommand(command);
   const std::string on_error = get(kExecOnErrorKey);
   if (on_error == "Continue") hook.on_error = api::HookErrorMode::kContinue;
   if (on_error == "Fail") hook.on_error = api::HookErrorMode::kFail;
@@ -98,8 +98,8 @@ bool HookSelectors::Applies(size_t i, std::string_view ns,
 }
 
 std::vector<PlannedExecHook> PlanExecHooks(const HookSelectors& selectors, const json::value& pod,
-                                           backup::RestoreLog* log,
-                                           const backup::LogFields& fields) {
+                                           engine::RestoreLog* log,
+                                           const engine::LogFields& fields) {
   std::vector<PlannedExecHook> plan;
   const std::vector<std::string> containers = ContainerNames(pod);
   if (containers.empty()) return plan;

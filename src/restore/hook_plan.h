@@ -16,7 +16,7 @@
 
 #include "lifeboat/api/filters.h"
 #include "lifeboat/api/restore.h"
-#include "src/backup/backup_log.h"
+#include "src/engine/velero_log.h"
 
 namespace lifeboat::restore {
 
@@ -57,7 +57,7 @@ struct PlannedExecHook {
 // (unparsable timeouts and wait-for-ready are logged as warnings and ignored), else the `exec`
 // hooks of every matching spec entry in spec order. Empty for a pod without containers.
 std::vector<PlannedExecHook> PlanExecHooks(const HookSelectors& selectors,
-                                           const boost::json::value& pod, backup::RestoreLog* log,
-                                           const backup::LogFields& fields);
+                                           const boost::json::value& pod, engine::RestoreLog* log,
+                                           const engine::LogFields& fields);
 
 }  // namespace lifeboat::restore

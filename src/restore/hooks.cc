@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "lifeboat/kube/object.h"
-#include "src/backup/hooks.h"
+#include "src/engine/hook_exec.h"
 
 namespace lifeboat::restore {
 namespace {
@@ -62,7 +62,7 @@ std::optional<json::object> FromAnnotations(const std::map<std::string, std::str
   // Without a command the image's entrypoint runs (Velero logs as much).
   if (const std::string command = get(kInitCommandKey); !command.empty()) {
     json::array argv;
-    for (const std::string& a : backup::ParseHookCommand(command)) argv.emplace_back(a);
+    for (const std::string& a : engine::ParseHookCommand(command)) argv.emplace_back(a);
     c["command"] = std::move(argv);
   }
   return c;

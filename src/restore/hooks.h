@@ -25,7 +25,7 @@
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/pod_exec.h"
 #include "lifeboat/plugin/restore_item_action.h"
-#include "src/backup/backup_log.h"
+#include "src/engine/velero_log.h"
 #include "src/restore/hook_plan.h"
 
 namespace lifeboat::restore {
@@ -78,7 +78,7 @@ class RestoreExecHooks {
   // fails with a clear error. Cancelling `cancel` ends waits and running execs promptly (their
   // hooks fail as not executed). `clock` measures waits and timeouts.
   RestoreExecHooks(const api::Restore* restore, kube::DynamicClient* client,
-                   kube::PodExecutor* exec, backup::RestoreLog* log, Clock* clock,
+                   kube::PodExecutor* exec, engine::RestoreLog* log, Clock* clock,
                    CancellationToken cancel, std::chrono::nanoseconds default_wait,
                    RestoreExecHooksOptions options = {});
   // Cancels what is still waiting or running and joins the workers.
@@ -113,7 +113,7 @@ class RestoreExecHooks {
   HookSelectors selectors_;
   kube::DynamicClient* client_;
   kube::PodExecutor* exec_;
-  backup::RestoreLog* log_;
+  engine::RestoreLog* log_;
   Clock* clock_;
   CancellationSource cancel_;
   uint64_t cancel_callback_ = 0;

@@ -208,8 +208,8 @@ class ExecHooksTest : public ::testing::Test {
   void SetUp() override {
     dir_ = kube::testing::MakeTempDir();
     sink_ = StringSink(&log_gz_);
-    log_ = std::make_unique<backup::RestoreLog>(sink_.get(), "velero/r1", &log_clock_,
-                                                backup::LogKind::kRestore);
+    log_ = std::make_unique<engine::RestoreLog>(sink_.get(), "velero/r1", &log_clock_,
+                                                engine::LogKind::kRestore);
   }
 
   // Creates a pod (containers app and sidecar) and returns it as the API server did. With
@@ -271,7 +271,7 @@ class ExecHooksTest : public ::testing::Test {
   FakeClock log_clock_;
   std::string log_gz_;
   std::unique_ptr<ByteSink> sink_;
-  std::unique_ptr<backup::RestoreLog> log_;
+  std::unique_ptr<engine::RestoreLog> log_;
   api::Restore restore_;
   CancellationSource cancel_;
 };

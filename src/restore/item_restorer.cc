@@ -66,7 +66,7 @@ bool RestoreRun::Claim(const std::string& gr, const std::string& ns, const std::
 void RestoreRun::RestoreItem(const ItemRef& ref, bool additional) {
   if (cancel_.IsCancelled()) return;
   const std::string target_ns = ref.ns.empty() ? "" : TargetNamespace(ref.ns);
-  backup::LogFields f{ref.gr, target_ns, ref.name};
+  engine::LogFields f{ref.gr, target_ns, ref.name};
   const bool namespaced = !ref.ns.empty();
   if (!ResourceIncluded(ref.gr, namespaced)) {
     if (additional) log_.Info("Skipping additional item: its resource is excluded", f);
@@ -213,7 +213,7 @@ void RestoreRun::RunActions(const ItemRef& ref, json::value& obj, const json::va
 }
 
 std::string RestoreRun::HandleExisting(const kube::ApiResource& res, const std::string& ns,
-                                       const json::value& desired, const backup::LogFields& f) {
+                                       const json::value& desired, const engine::LogFields& f) {
   const std::string kind(kube::ObjectKind(desired));
   const std::string name(kube::ObjectName(desired));
   auto live = deps_.client->Get(res.gvr(), ns, name);
@@ -276,7 +276,7 @@ bool RestoreRun::ShouldRestoreStatus(const std::string& gr, const json::value& i
 void RestoreRun::RestoreStatusAndManagedFields(const kube::ApiResource& res, const std::string& ns,
                                                json::value created, const json::value& status,
                                                const json::value& original,
-                                               const backup::LogFields& f) {
+                                               const engine::LogFields& f) {
   const std::string name(kube::ObjectName(created));
   if (!status.is_null() && ShouldRestoreStatus(f.resource, original)) {
     for (int attempt = 0; attempt < 3; ++attempt) {

@@ -114,7 +114,7 @@ Status RestoreRun::EnsureNamespace(const std::string& source_ns, const std::stri
 }
 
 bool RestoreRun::PreparePersistentVolume(const ItemRef& ref, json::value& pv) {
-  backup::LogFields f{ref.gr, "", ref.name};
+  engine::LogFields f{ref.gr, "", ref.name};
   const std::string claim_ns = JsonString(pv, {"spec", "claimRef", "namespace"}).value_or("");
   auto remap_claim = [&] {
     if (claim_ns.empty()) return;

@@ -23,7 +23,7 @@
 #include "lifeboat/api/filters.h"
 #include "lifeboat/api/label_selector.h"
 #include "lifeboat/restore/restorer.h"
-#include "src/backup/backup_log.h"
+#include "src/engine/velero_log.h"
 #include "src/restore/backup_contents.h"
 
 namespace lifeboat::restore {
@@ -66,7 +66,7 @@ struct NativeSnapshot {
 class RestoreRun {
  public:
   RestoreRun(const RestorerDeps& deps, const RestorerOptions& options, api::Restore& restore,
-             const api::Backup& backup, BackupContents contents, backup::RestoreLog& log,
+             const api::Backup& backup, BackupContents contents, engine::RestoreLog& log,
              CancellationToken cancel);
   ~RestoreRun();
 
@@ -111,11 +111,11 @@ class RestoreRun {
   void PreparePersistentVolumeClaim(boost::json::value& pvc);
   // AlreadyExists: compare, update or warn (§6.5 step 9). Returns the action for the list.
   std::string HandleExisting(const kube::ApiResource& res, const std::string& ns,
-                             const boost::json::value& desired, const backup::LogFields& f);
+                             const boost::json::value& desired, const engine::LogFields& f);
   void RestoreStatusAndManagedFields(const kube::ApiResource& res, const std::string& ns,
                                      boost::json::value created, const boost::json::value& status,
                                      const boost::json::value& original,
-                                     const backup::LogFields& f);
+                                     const engine::LogFields& f);
   bool ShouldRestoreStatus(const std::string& gr, const boost::json::value& item) const;
   void Record(const boost::json::value& obj, const std::string& ns, const std::string& action);
 
@@ -124,7 +124,7 @@ class RestoreRun {
   api::Restore& restore_;
   const api::Backup& backup_;
   BackupContents contents_;
-  backup::RestoreLog& log_;
+  engine::RestoreLog& log_;
   CancellationToken cancel_;
   Clock* clock_;
 

@@ -120,8 +120,8 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
   const fs::path log_path = temp->path() / "log.gz";
   auto log_file = AtomicFileSink(log_path, 0600);
   if (!log_file.ok()) return fail(std::string(log_file.status().message()));
-  backup::RestoreLog log(log_file->get(), r.metadata.namespace_ + "/" + r.metadata.name, clock,
-                         backup::LogKind::kRestore);
+  engine::RestoreLog log(log_file->get(), r.metadata.namespace_ + "/" + r.metadata.name, clock,
+                         engine::LogKind::kRestore);
   log.Info("starting restore of backup " + backup.metadata.namespace_ + "/" +
            backup.metadata.name + " (" + options_.server_version + ")");
 

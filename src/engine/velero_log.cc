@@ -1,11 +1,11 @@
-#include "src/backup/backup_log.h"
+#include "src/engine/velero_log.h"
 
 #include <algorithm>
 
 #include "absl/time/time.h"
 #include "lifeboat/common/gzip.h"
 
-namespace lifeboat::backup {
+namespace lifeboat::engine {
 namespace {
 
 // Formatting a time is slow next to the rest of a log line: each thread keeps the last second
@@ -165,4 +165,4 @@ Status BackupLog::Close() {
   return write_error_.ok() ? closed : write_error_;
 }
 
-}  // namespace lifeboat::backup
+}  // namespace lifeboat::engine

@@ -1,13 +1,12 @@
-// BackupLog's Velero formats (logrus text lines, the results file) and the collection order.
+// BackupLog's Velero formats (logrus text lines, the results file), backup and restore forms.
 
-#include "src/backup/backup_log.h"
+#include "src/engine/velero_log.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lifeboat/common/gzip.h"
-#include "src/backup/resource_order.h"
 
-namespace lifeboat::backup {
+namespace lifeboat::engine {
 namespace {
 
 TEST(BackupLogTest, LinesAndResultsInVeleroForm) {
@@ -39,33 +38,31 @@ TEST(BackupLogTest, LinesAndResultsInVeleroForm) {
   EXPECT_EQ(LogfmtValue(""), "\"\"");
 }
 
-TEST(ResourceOrderTest, VelerosCollectionOrder) {
-  auto r = [](std::string group, std::string version, std::string name) {
-    kube::ApiResource a;
-    a.group = group;
-    a.version = version;
-    a.name = name;
-    a.verbs = {"list", "create", "get", "delete"};
-    return a;
-  };
-  std::vector<kube::ApiGroup> groups = {{"", {"v1"}, "v1"},
-                                        {"extensions", {"v1beta1"}, "v1beta1"},
-                                        {"apps", {"v1"}, "v1"},
-                                        {"autoscaling", {"v2", "v1"}, "v2"}};
-  kube::ApiResource readonly = r("", "v1", "componentstatuses");
-  readonly.verbs = {"list", "get"};
-  std::vector<kube::ApiResource> resources = {
-      r("", "v1", "configmaps"), r("", "v1", "persistentvolumes"), r("", "v1", "pods"),
-      r("", "v1", "persistentvolumeclaims"), readonly, r("extensions", "v1beta1", "deployments"),
-      r("extensions", "v1beta1", "ingresses"), r("apps", "v1", "deployments"),
-      r("autoscaling", "v1", "horizontalpodautoscalers"), r("autoscaling", "v2", "horizontalpodautoscalers")};
-  std::vector<std::string> got;
-  for (const auto& a : BackupOrder(groups, resources)) got.push_back(GroupResource(a) + "/" + a.version);
-  EXPECT_THAT(got, ::testing::ElementsAre("pods/v1", "persistentvolumeclaims/v1", "persistentvolumes/v1",
-                                          "configmaps/v1", "deployments.apps/v1",
-                                          "horizontalpodautoscalers.autoscaling/v2",
-                                          "ingresses.extensions/v1beta1"));
+// The restore form: restore= last (keys sorted), messages as sentences, cluster-scoped items
+// under "cluster", lists sorted.
+TEST(BackupLogTest, RestoreForm) {
+  std::string gz;
+  auto sink = StringSink(&gz);
+  FakeClock clock(std::chrono::system_clock::from_time_t(1777600800));
+  BackupLog log(sink.get(), "velero/r1", &clock, LogKind::kRestore);
+  log.Warn("could not restore, ConfigMap:b already exists", {"configmaps", "shop", "b"});
+  log.Warn("could not restore, ConfigMap:a already exists", {"configmaps", "shop", "a"});
+  log.Error("error restoring persistentvolumes/pv1", {"persistentvolumes", "", "pv1"},
+            absl::InvalidArgumentError("bad spec"));
+  log.Error("the restore was cancelled");
+  EXPECT_EQ(boost::json::serialize(log.ResultsJson()),
+            R"({"errors":{"velero":["the restore was cancelled"],"cluster":["error restoring persistentvolumes/pv1: bad spec"]},)"
+            R"("warnings":{"namespaces":{"shop":["could not restore, ConfigMap:a already exists","could not restore, ConfigMap:b already exists"]}}})");
+  EXPECT_EQ(log.warnings(), 2);
+  EXPECT_EQ(log.errors(), 2);
+  ASSERT_TRUE(log.Close().ok());
+  auto text = Gunzip(gz);
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, ::testing::HasSubstr(
+                         "level=warning msg=\"could not restore, ConfigMap:b already exists\" "
+                         "name=b namespace=shop resource=configmaps restore=velero/r1\n"));
+  EXPECT_THAT(*text, ::testing::HasSubstr("error=\"bad spec\" name=pv1 resource=persistentvolumes restore=velero/r1\n"));
 }
 
 }  // namespace
-}  // namespace lifeboat::backup
+}  // namespace lifeboat::engine
