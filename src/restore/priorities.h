@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lifeboat/restore/restorer.h"
+
 namespace lifeboat::restore {
 
 inline constexpr std::string_view kCrdResource = "customresourcedefinitions.apiextensions.k8s.io";
@@ -26,8 +28,5 @@ std::vector<std::string> RestoreOrder(const std::vector<std::string>& present,
                                       const std::vector<std::string>& low,
                                       const PriorityResolver& resolve);
 
-// Parses Velero's --restore-resource-priorities value: "a,b,-,c" (high, "-", low).
-void ParsePriorities(std::string_view text, std::vector<std::string>* high,
-                     std::vector<std::string>* low);
 
 }  // namespace lifeboat::restore

@@ -53,6 +53,7 @@ struct Cluster {
   std::unique_ptr<kube::RestClient> rest;
   std::unique_ptr<kube::Discovery> discovery;
   std::unique_ptr<kube::DynamicClient> client;
+  std::unique_ptr<kube::PodExecutor> exec;  // kubesim runs exec commands as local processes
 
   static std::unique_ptr<Cluster> Start() {
     auto c = std::make_unique<Cluster>();
@@ -67,6 +68,9 @@ struct Cluster {
     c->rest = std::move(*kube::RestClient::Create(*config, o));
     c->discovery = std::make_unique<kube::Discovery>(c->rest.get());
     c->client = std::make_unique<kube::DynamicClient>(c->rest.get(), c->discovery.get());
+    auto exec = kube::PodExecutor::Create(*config, nullptr);
+    EXPECT_TRUE(exec.ok()) << exec.status();
+    if (exec.ok()) c->exec = std::move(*exec);
     return c;
   }
   void Create(const GroupVersionResource& gvr, const std::string& ns, const std::string& text) {
@@ -223,6 +227,7 @@ class RestorerTest : public ::testing::Test {
     RestorerDeps deps;
     deps.client = c.client.get();
     deps.discovery = c.discovery.get();
+    deps.exec = c.exec.get();
     deps.store = store_.get();
     RestorerOptions options;
     options.temp_dir = bucket_dir_;
@@ -525,6 +530,44 @@ TEST_F(RestorerTest, BadBackupsFailClearly) {
   auto sink = StringSink(&gz);
   EXPECT_TRUE(store_->GetRestoreFile(unknown.metadata.name, storage::RestoreFile::kLog, *sink).ok());
   EXPECT_THAT(*Gunzip(gz), HasSubstr("2.0.0"));
+}
+
+// Restore hooks through the engine: init containers from the spec are added to restored pods,
+// exec hooks from annotations run once the pods' containers run, and a failing one makes the
+// restore PartiallyFailed with the failure in its results and status.hookStatus.
+TEST_F(RestorerTest, RunsRestoreHooks) {
+  Cluster& c = *source_;
+  c.Create(kNs, "", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"hooked"}})");
+  c.Create(kPod, "hooked", R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"good","annotations":{
+    "post.hook.restore.velero.io/command":"[\"true\"]"}},
+    "spec":{"containers":[{"name":"main","image":"busybox"}]}})");
+  c.Create(kPod, "hooked", R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"bad","annotations":{
+    "post.hook.restore.velero.io/command":"[\"false\"]"}},
+    "spec":{"containers":[{"name":"main","image":"busybox"}]}})");
+  api::Backup b = Backup(c, {"hooked"});
+  c.DeleteNamespaceAndWait("hooked");
+  api::Restore r = Restore(c, b, [](api::RestoreSpec& s) {
+    api::RestoreResourceHookSpec spec;
+    spec.name = "prepare";
+    spec.included_namespaces = {"hooked"};
+    api::RestoreResourceHook init;
+    init.init = api::InitRestoreHook{{J(R"({"name":"prep","image":"busybox","command":["true"]})")},
+                                     api::Duration(0)};
+    spec.post_hooks.push_back(init);
+    s.hooks.resources.push_back(spec);
+  });
+  EXPECT_EQ(r.status.phase, api::RestorePhase::kPartiallyFailed) << r.status.failure_reason;
+  ASSERT_TRUE(r.status.hook_status.has_value());
+  EXPECT_EQ(r.status.hook_status->hooks_attempted, 2);
+  EXPECT_EQ(r.status.hook_status->hooks_failed, 1);
+  std::string errors = json::serialize(Results(r.metadata.name).at("errors"));
+  EXPECT_THAT(errors, HasSubstr("hooked"));
+  EXPECT_THAT(errors, HasSubstr("exit code 1"));
+  for (const char* name : {"good", "bad"}) {
+    auto pod = c.Get(kPod, "hooked", name);
+    ASSERT_TRUE(pod.ok()) << name;
+    EXPECT_EQ(pod->at("spec").at("initContainers").at(0).at("name"), "prep") << name;
+  }
 }
 
 // A backup laid out exactly as Velero writes it (test/testdata/velero) restores into an empty

@@ -28,6 +28,7 @@ struct RestoreRunFlags {
   std::vector<std::string> include_namespaces, exclude_namespaces, include_resources,
       exclude_resources, namespace_mappings, status_include_resources;
   std::string include_cluster_resources, restore_volumes, preserve_nodeports;  // "", true, false
+  std::string priorities;  // Velero's --restore-resource-priorities form
   int workers = 16;
 };
 
@@ -88,6 +89,9 @@ int RunRestore(const RestoreRunFlags& o) {
   deps.store = store->get();
   restore::RestorerOptions options;
   options.workers = o.workers;
+  if (!o.priorities.empty()) {
+    restore::ParsePriorities(o.priorities, &options.high_priorities, &options.low_priorities);
+  }
   auto done = restore::Restorer(deps, options).Run(std::move(*restore), *backup);
   const auto& s = done.status;
   std::printf("Restore %s: %s\n", done.metadata.name.c_str(),
@@ -148,6 +152,9 @@ void AddRestoreCommands(CLI::App& app, int* exit_code) {
       ->delimiter(',');
   run->add_option("-l,--selector", o->selector, "Only objects matching this label selector");
   run->add_option("--workers", o->workers, "Items created at once")->capture_default_str();
+  run->add_option("--restore-resource-priorities", o->priorities,
+                  "Restore order: high priorities, then '-' and low priorities "
+                  "(default: Velero's list)");
   run->callback([o, exit_code] { *exit_code = RunRestore(*o); });
 }
 

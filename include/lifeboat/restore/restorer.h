@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lifeboat/api/backup.h"
@@ -41,6 +42,9 @@ namespace lifeboat::restore {
 // ones; every other resource goes between them in alphabetical order.
 std::vector<std::string> DefaultHighPriorities();
 std::vector<std::string> DefaultLowPriorities();
+// Parses Velero's --restore-resource-priorities value: "a,b,-,c" (high, "-", low).
+void ParsePriorities(std::string_view text, std::vector<std::string>* high,
+                     std::vector<std::string>* low);
 
 struct RestorerOptions {
   int workers = 16;  // items of one resource created at once
