@@ -248,6 +248,7 @@ class BackupRun {
     auto resource_list = StringSource(Gzip(boost::json::serialize(items.ResourceList())));
     auto results_gz = StringSource(Gzip(boost::json::serialize(results)));
     auto snapshots = StringSource(Gzip(boost::json::serialize(items.VolumeSnapshots())));
+    auto volume_infos = StringSource(Gzip(boost::json::serialize(items.VolumeInfos())));
     storage::BackupUpload up;
     up.name = b_.metadata.name;
     up.metadata_json = GoJsonIndent(api::ToJson(b_));  // as Velero writes it
@@ -255,7 +256,8 @@ class BackupRun {
     up.log = log.ok() ? log->get() : nullptr;
     up.files = {{storage::BackupFile::kResourceList, resource_list.get()},
                 {storage::BackupFile::kResults, results_gz.get()},
-                {storage::BackupFile::kVolumeSnapshots, snapshots.get()}};
+                {storage::BackupFile::kVolumeSnapshots, snapshots.get()},
+                {storage::BackupFile::kVolumeInfo, volume_infos.get()}};
     return Annotate(deps_.store->PutBackup(up), "uploading the backup");
   }
 

@@ -368,15 +368,33 @@ TEST_F(BackupperTest, PersistentVolumesGoThroughTheLocationsSnapshotter) {
             R"([{"spec":{"backupName":"snap","backupUID":"uid-snap","location":"default",)"
             R"("persistentVolumeName":"pv-data","providerVolumeID":"pv-data","volumeType":"fast-ssd",)"
             R"("volumeIOPS":3000},"status":{"providerSnapshotID":"snap-pv-data","phase":"Completed"}}])");
+  // The volume info says the same in Velero's BackupVolumeInfo form.
+  auto volume_info = [&](const std::string& backup) {
+    std::string vgz;
+    auto vsink = StringSink(&vgz);
+    EXPECT_TRUE(store_->GetBackupFile(backup, storage::BackupFile::kVolumeInfo, *vsink).ok());
+    return *Gunzip(vgz);
+  };
+  EXPECT_EQ(volume_info("snap"),
+            R"([{"pvcName":"data","pvcNamespace":"app","pvName":"pv-data","backupMethod":"NativeSnapshot",)"
+            R"("snapshotDataMoved":false,"preserveLocalSnapshot":false,"skipped":false,"result":"succeeded",)"
+            R"("nativeSnapshotInfo":{"snapshotHandle":"snap-pv-data","volumeType":"fast-ssd","volumeAZ":"",)"
+            R"("iops":"3000","Phase":"Completed"},"pvInfo":{"reclaimPolicy":"Retain","labels":null}}])");
 
-  // snapshotVolumes: false takes none.
+  // snapshotVolumes: false takes none, and the volume info says why.
   calls.clear();
   api::Backup off;
+  off.metadata.name = "nosnap";
   off.spec.included_namespaces = {"app"};
   off.spec.snapshot_volumes = false;
   b = Run(off, with_snapshots);
   EXPECT_EQ(b.status.volume_snapshots_attempted, 0);
   EXPECT_TRUE(calls.empty());
+  EXPECT_EQ(volume_info("nosnap"),
+            R"([{"pvcName":"data","pvcNamespace":"app","pvName":"pv-data","snapshotDataMoved":false,)"
+            R"("preserveLocalSnapshot":false,"skipped":true,)"
+            R"("skippedReason":"volumeSnapshot: backup has volume snapshots disabled;",)"
+            R"("pvInfo":{"reclaimPolicy":"Retain","labels":null}}])");
 }
 
 TEST_F(BackupperTest, CancelledBackupFailsUploadsNothingAndLeavesNoTemporaryFiles) {

@@ -164,12 +164,54 @@ Status ItemBackupper::BackupByName(const plugin::ResourceIdentifier& id, bool mu
   return Backup(*resource, std::move(*item), /*listed=*/false, must_include);
 }
 
+// Velero's BackupVolumeInfo for a PV (field order as Velero's struct): its claim, how its data
+// was kept (only native snapshots so far; later CSI snapshots and file-system backups), and the
+// PV's reclaim policy and labels, which a restore uses to decide what to do with the volume.
 void ItemBackupper::SnapshotVolume(const boost::json::value& pv) {
-  if (backup_.spec.snapshot_volumes == false || deps_.snapshot_locations.empty() ||
-      !deps_.snapshotters) {
-    return;
-  }
   const LogFields f{"persistentvolumes", "", std::string(kube::ObjectName(pv))};
+  SnapshotOutcome outcome = TakeSnapshot(pv, f);
+  boost::json::object info;
+  if (auto claim = JsonString(pv, {"spec", "claimRef", "name"})) info["pvcName"] = *claim;
+  if (auto ns = JsonString(pv, {"spec", "claimRef", "namespace"})) info["pvcNamespace"] = *ns;
+  info["pvName"] = f.name;
+  if (outcome.attempted) info["backupMethod"] = "NativeSnapshot";
+  info["snapshotDataMoved"] = false;
+  info["preserveLocalSnapshot"] = false;
+  info["skipped"] = !outcome.attempted;
+  if (!outcome.attempted) info["skippedReason"] = outcome.skipped_reason;
+  if (outcome.attempted) {
+    const boost::json::object& spec = outcome.record.at("spec").as_object();
+    const boost::json::object& status = outcome.record.at("status").as_object();
+    const bool ok = status.at("phase") == "Completed";
+    info["result"] = ok ? "succeeded" : "failed";
+    boost::json::object native{
+        {"snapshotHandle", status.contains("providerSnapshotID") ? status.at("providerSnapshotID")
+                                                                  : boost::json::value("")},
+        {"volumeType", spec.at("volumeType")},
+        {"volumeAZ", spec.contains("volumeAZ") ? spec.at("volumeAZ") : boost::json::value("")},
+        {"iops", spec.contains("volumeIOPS")
+                     ? boost::json::value(std::to_string(spec.at("volumeIOPS").as_int64()))
+                     : boost::json::value("")},
+        {"Phase", status.at("phase")}};
+    info["nativeSnapshotInfo"] = std::move(native);
+    volume_snapshots_.push_back(std::move(outcome.record));
+  }
+  const boost::json::value* labels = JsonFind(pv, {"metadata", "labels"});
+  info["pvInfo"] = boost::json::object{
+      {"reclaimPolicy", JsonString(pv, {"spec", "persistentVolumeReclaimPolicy"}).value_or("")},
+      {"labels", labels != nullptr ? *labels : boost::json::value(nullptr)}};
+  volume_infos_.push_back(std::move(info));
+}
+
+ItemBackupper::SnapshotOutcome ItemBackupper::TakeSnapshot(const boost::json::value& pv,
+                                                           const LogFields& f) {
+  SnapshotOutcome out;
+  if (backup_.spec.snapshot_volumes == false) {
+    out.skipped_reason = "volumeSnapshot: backup has volume snapshots disabled;";
+    return out;
+  }
+  out.skipped_reason = "volumeSnapshot: no applicable volumesnapshotter found;";
+  if (deps_.snapshot_locations.empty() || !deps_.snapshotters) return out;
   for (const auto& loc : deps_.snapshot_locations) {
     auto snapshotter = deps_.snapshotters(loc.provider, loc.config);
     if (!snapshotter.ok()) {
@@ -204,9 +246,11 @@ void ItemBackupper::SnapshotVolume(const boost::json::value& pv) {
       status = {{"phase", "Failed"}};
       log_.Error("error taking snapshot of volume " + *volume_id, f, snapshot.status());
     }
-    volume_snapshots_.push_back(boost::json::object{{"spec", spec}, {"status", status}});
-    return;
+    out.attempted = true;
+    out.record = boost::json::object{{"spec", spec}, {"status", status}};
+    return out;
   }
+  return out;
 }
 
 Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json::value& item,

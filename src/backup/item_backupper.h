@@ -51,6 +51,8 @@ class ItemBackupper {
   boost::json::object ResourceList() const;
   // The native snapshot records (the volumesnapshots file), or null when there are none.
   boost::json::value VolumeSnapshots() const;
+  // Velero's BackupVolumeInfo list (the volumeinfo file): one entry per backed-up PV.
+  const boost::json::array& VolumeInfos() const { return volume_infos_; }
   const ItemCounts& counts() const { return counts_; }
 
   // Backs up an object named by group/resource/ns/name, fetched live (additional items, CRDs).
@@ -69,6 +71,13 @@ class ItemBackupper {
                   std::vector<plugin::ResourceIdentifier>& additional, bool& must_include_more,
                   bool& changed);
   void SnapshotVolume(const boost::json::value& pv);
+  // The native-snapshot attempt of SnapshotVolume: OK with the snapshot record, or why not.
+  struct SnapshotOutcome {
+    bool attempted = false;
+    std::string skipped_reason;  // when not attempted
+    boost::json::object record;  // the volumesnapshots entry, when attempted
+  };
+  SnapshotOutcome TakeSnapshot(const boost::json::value& pv, const LogFields& f);
   Status Write(const kube::ApiResource& resource, const boost::json::value& item,
                const std::string& encoded);
 
@@ -88,6 +97,7 @@ class ItemBackupper {
   // per item: a cluster's worth of names stays a few MiB).
   std::map<std::string, std::string> resource_list_;
   boost::json::array volume_snapshots_;
+  boost::json::array volume_infos_;
   ItemCounts counts_;
 };
 

@@ -121,6 +121,13 @@ bool RestoreRun::PreparePersistentVolume(const ItemRef& ref, json::value& pv) {
     const_cast<json::value*>(JsonFind(pv, {"spec", "claimRef"}))->as_object()["namespace"] =
         json::string(TargetNamespace(claim_ns));
   };
+  if (data_elsewhere_.count(ref.name)) {
+    std::lock_guard lock(mu_);
+    pvs_to_provision_.insert(ref.name);
+    log_.Info("Skipping persistent volume: the backup kept its data by other means (CSI snapshot, "
+              "file-system backup or data mover), so its claim will provision a new one", f);
+    return false;
+  }
   auto snapshot = snapshots_.find(ref.name);
   if (snapshot == snapshots_.end()) {
     const std::string policy =

@@ -71,7 +71,11 @@ class RestoreRun {
   ~RestoreRun();
 
   // Filters, selectors, actions, modifiers and hooks; an error is the restore's failure reason.
-  Status Prepare(std::map<std::string, NativeSnapshot> snapshots);
+  // `snapshots`: native snapshots by PV name; `data_elsewhere`: PVs whose data the backup kept
+  // by other means (CSI snapshot, file-system backup, data mover, per its volume info) — they
+  // are not restored: their claims provision new volumes.
+  Status Prepare(std::map<std::string, NativeSnapshot> snapshots,
+                 std::set<std::string> data_elsewhere);
   // Pass 1 (CRDs, waiting until Established) and pass 2 (everything else in priority order).
   // `tick` is called on this thread now and then (progress reports).
   Status RestoreAll(const std::function<void()>& tick);
@@ -139,6 +143,7 @@ class RestoreRun {
   std::unique_ptr<ResourceModifiers> modifiers_;
   std::unique_ptr<RestoreExecHooks> hooks_;
   std::map<std::string, NativeSnapshot> snapshots_;  // by PV name
+  std::set<std::string> data_elsewhere_;             // PV names
 
   std::mutex mu_;
   std::condition_variable ns_cv_;

@@ -82,6 +82,30 @@ StatusOr<std::map<std::string, NativeSnapshot>> ReadNativeSnapshots(storage::Bac
   return out;
 }
 
+// <backup>-volumeinfo.json.gz (Velero 1.13+): the PVs whose data was kept by a CSI snapshot, a
+// file-system backup or a data mover. Older backups have no such file (none, then).
+StatusOr<std::set<std::string>> ReadDataElsewhere(storage::BackupStore& store,
+                                                  const std::string& backup) {
+  std::set<std::string> out;
+  std::string gz;
+  auto sink = StringSink(&gz);
+  Status got = store.GetBackupFile(backup, storage::BackupFile::kVolumeInfo, *sink);
+  if (absl::IsNotFound(got)) return out;
+  LIFEBOAT_RETURN_IF_ERROR(got);
+  LIFEBOAT_RETURN_IF_ERROR(sink->Close());
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string text, Gunzip(gz));
+  LIFEBOAT_ASSIGN_OR_RETURN(json::value list, ParseJson(text));
+  if (!list.is_array()) return out;
+  for (const json::value& v : list.as_array()) {
+    const std::string method = JsonString(v, {"backupMethod"}).value_or("");
+    if (method == "CSISnapshot" || method == "PodVolumeBackup" ||
+        JsonBool(v, {"snapshotDataMoved"}).value_or(false)) {
+      out.insert(JsonString(v, {"pvName"}).value_or(""));
+    }
+  }
+  return out;
+}
+
 Status PutGzippedJson(storage::BackupStore& store, const std::string& restore,
                       storage::RestoreFile file, const json::value& v) {
   auto body = StringSource(Gzip(json::serialize(v)));
@@ -161,9 +185,16 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
       return "error reading the backup's volume snapshots: " +
              std::string(snapshots.status().message());
     }
+    auto data_elsewhere = ReadDataElsewhere(*deps_.store, backup.metadata.name);
+    if (!data_elsewhere.ok()) {
+      return "error reading the backup's volume info: " +
+             std::string(data_elsewhere.status().message());
+    }
     run = std::make_unique<RestoreRun>(deps_, options_, r, backup, std::move(*contents), log,
                                        cancel);
-    if (Status s = run->Prepare(std::move(*snapshots)); !s.ok()) return std::string(s.message());
+    if (Status s = run->Prepare(std::move(*snapshots), std::move(*data_elsewhere)); !s.ok()) {
+      return std::string(s.message());
+    }
     r.status.progress = api::RestoreProgress{run->total_items(), 0};
     auto last = clock->Now();
     Status s = run->RestoreAll([&] {
@@ -215,8 +246,10 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
 // ---------------------------------------------------------------------------------------------
 // RestoreRun: preparation and the priority loop.
 
-Status RestoreRun::Prepare(std::map<std::string, NativeSnapshot> snapshots) {
+Status RestoreRun::Prepare(std::map<std::string, NativeSnapshot> snapshots,
+                           std::set<std::string> data_elsewhere) {
   snapshots_ = std::move(snapshots);
+  data_elsewhere_ = std::move(data_elsewhere);
   total_items_ = contents_.CountItems();
   context_.restore = &restore_;
   context_.restore_uid = restore_.metadata.uid;

@@ -641,5 +641,32 @@ TEST_F(RestorerTest, RestoresABackupWrittenByVelero) {
             std::string(kube::ObjectUid(*target->Get(kPvc, "shop", "data"))));
 }
 
+// A PV whose data the backup kept by other means (here: the volume info says a file-system
+// backup) is not restored: its claim provisions a new volume.
+TEST_F(RestorerTest, VolumesBackedUpByOtherMeansAreProvisionedAnew) {
+  const std::filesystem::path fixture =
+      std::filesystem::path(LIFEBOAT_SOURCE_DIR) / "test/testdata/velero/velero-fixture-backup";
+  std::filesystem::copy(fixture / "backups", bucket_dir_ / "bucket" / "backups",
+                        std::filesystem::copy_options::recursive);
+  const std::string pv = "pvc-5b0c1f2e-0001-4c6d-9e8f-a11ce0000001";
+  auto info = StringSource(Gzip(R"([{"pvcName":"data","pvcNamespace":"shop","pvName":")" + pv +
+                                R"(","backupMethod":"PodVolumeBackup","snapshotDataMoved":false,)"
+                                R"("preserveLocalSnapshot":false,"skipped":false,"result":"succeeded"}])"));
+  ASSERT_TRUE(
+      store_->PutBackupFile("velero-fixture-backup", storage::BackupFile::kVolumeInfo, *info).ok());
+  auto backup = api::BackupFromJson(J(*store_->GetBackupMetadata("velero-fixture-backup")));
+  ASSERT_TRUE(backup.ok());
+  auto target = Cluster::Start();
+  ASSERT_NE(target, nullptr);
+  api::Restore r = Restore(*target, *backup, [](api::RestoreSpec& s) {
+    s.included_resources = {"persistentvolumeclaims", "persistentvolumes", "namespaces"};
+  });
+  ASSERT_EQ(r.status.phase, api::RestorePhase::kCompleted) << json::serialize(Results(r.metadata.name));
+  EXPECT_TRUE(absl::IsNotFound(target->Get(kPv, "", pv).status()));
+  auto pvc = target->Get(kPvc, "shop", "data");
+  ASSERT_TRUE(pvc.ok()) << pvc.status();
+  EXPECT_NE(JsonString(*pvc, {"spec", "volumeName"}).value_or(""), pv);
+}
+
 }  // namespace
 }  // namespace lifeboat::restore
