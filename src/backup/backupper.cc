@@ -249,6 +249,9 @@ class BackupRun {
     auto results_gz = StringSource(Gzip(boost::json::serialize(results)));
     auto snapshots = StringSource(Gzip(boost::json::serialize(items.VolumeSnapshots())));
     auto volume_infos = StringSource(Gzip(boost::json::serialize(items.VolumeInfos())));
+    // No built-in action starts an asynchronous operation yet (the CSI ones will): the list of
+    // item operations is empty, written as Velero writes an empty one.
+    auto item_operations = StringSource(Gzip("[]"));
     storage::BackupUpload up;
     up.name = b_.metadata.name;
     up.metadata_json = GoJsonIndent(api::ToJson(b_));  // as Velero writes it
@@ -257,7 +260,8 @@ class BackupRun {
     up.files = {{storage::BackupFile::kResourceList, resource_list.get()},
                 {storage::BackupFile::kResults, results_gz.get()},
                 {storage::BackupFile::kVolumeSnapshots, snapshots.get()},
-                {storage::BackupFile::kVolumeInfo, volume_infos.get()}};
+                {storage::BackupFile::kVolumeInfo, volume_infos.get()},
+                {storage::BackupFile::kItemOperations, item_operations.get()}};
     return Annotate(deps_.store->PutBackup(up), "uploading the backup");
   }
 

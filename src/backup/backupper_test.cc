@@ -225,12 +225,18 @@ TEST_F(BackupperTest, WholeClusterMatchesKubectlAndWritesEveryFile) {
   auto meta = J(*store_->GetBackupMetadata(b.metadata.name));
   EXPECT_EQ(JsonString(meta, {"status", "phase"}).value_or(""), "Completed");
   EXPECT_EQ(JsonString(meta, {"kind"}).value_or(""), "Backup");
-  for (auto f : {storage::BackupFile::kLog, storage::BackupFile::kResults, storage::BackupFile::kVolumeSnapshots}) {
+  for (auto f : {storage::BackupFile::kLog, storage::BackupFile::kResults,
+                 storage::BackupFile::kVolumeSnapshots, storage::BackupFile::kVolumeInfo,
+                 storage::BackupFile::kItemOperations}) {
     std::string data;
     auto s = StringSink(&data);
-    EXPECT_TRUE(store_->GetBackupFile(b.metadata.name, f, *s).ok());
+    EXPECT_TRUE(store_->GetBackupFile(b.metadata.name, f, *s).ok()) << storage::BackupFileName(f);
     EXPECT_TRUE(Gunzip(data).ok());
   }
+  std::string ops;
+  auto ops_sink = StringSink(&ops);
+  ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kItemOperations, *ops_sink).ok());
+  EXPECT_EQ(*Gunzip(ops), "[]");
 }
 
 TEST_F(BackupperTest, NamespaceFilterTakesRelatedClusterObjectsThroughActions) {
