@@ -28,13 +28,27 @@ std::vector<ObjectPtr> OwnedRevisions(Writer& w, const json::value& owner) {
                      [&](const StoredObject& o) { return IsControlledBy(o.object, uid); });
 }
 
+namespace {
+
+// The owner's revisions, after adopting orphans its selector matches, as the real controllers'
+// ClaimControllerRevisions does (a restore brings revisions back without owner references).
+std::vector<ObjectPtr> ClaimRevisions(Writer& w, const ResourceType& type, const json::value& owner,
+                                      const std::string& kind) {
+  if (auto selector = Selector::FromLabelSelector(Find(owner, {"spec", "selector"}))) {
+    return ClaimObjects(w, type, owner, "apps/v1", kind, *selector);
+  }
+  return OwnedRevisions(w, owner);
+}
+
+}  // namespace
+
 StatusOr<RevisionInfo> EnsureRevision(Writer& w, const json::value& owner, const std::string& kind) {
   const ResourceType* type = w.Type("apps", "controllerrevisions");
   if (type == nullptr) return absl::UnimplementedError("controllerrevisions.apps is not served");
   const std::string ns = MetaString(owner, "namespace");
   const json::value data = RevisionData(owner);
   const std::string canonical = CanonicalJson(data);
-  std::vector<ObjectPtr> owned = OwnedRevisions(w, owner);
+  std::vector<ObjectPtr> owned = ClaimRevisions(w, *type, owner, kind);
   int64_t max_rev = 0;
   ObjectPtr equal;
   for (const ObjectPtr& r : owned) {

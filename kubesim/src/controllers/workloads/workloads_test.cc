@@ -236,6 +236,45 @@ TEST_F(WorkloadsTest, StatefulSetCreatesOrdinalPodsAndClaims) {
   EXPECT_NE(store_->Get("persistentvolumeclaims", "default", "data-db-1"), nullptr);
 }
 
+// A restore brings a StatefulSet back with its ControllerRevision but without owner references:
+// the controller adopts the orphan revision (as ClaimControllerRevisions does) instead of
+// failing to create one of the same name, and the set gets its status again.
+TEST_F(WorkloadsTest, StatefulSetAdoptsItsOrphanedRevision) {
+  json::value sts = json::object{
+      {"apiVersion", "apps/v1"}, {"kind", "StatefulSet"},
+      {"metadata", json::object{{"name", "web"}}},
+      {"spec", json::object{{"replicas", 1},
+                            {"serviceName", "web"},
+                            {"selector", json::object{{"matchLabels", json::object{{"app", "web"}}}}},
+                            {"template", Template("web")}}}};
+  ASSERT_TRUE(cluster_->Create(Type("apps", "statefulsets"), "default", sts, {}).ok());
+  std::string revision;
+  ASSERT_TRUE(WaitFor([&] {
+    ObjectPtr s = store_->Get("statefulsets.apps", "default", "web");
+    revision = s ? GetString(s->object, {"status", "updateRevision"}) : "";
+    return !revision.empty();
+  }));
+  // What a restore creates: the revision without owner references, then the set anew.
+  json::value rev = store_->Get("controllerrevisions.apps", "default", revision)->object;
+  runner_->Stop();
+  ASSERT_TRUE(cluster_->Delete(Type("apps", "statefulsets"), "default", "web", {}).ok());
+  ASSERT_TRUE(cluster_->Delete(Type("apps", "controllerrevisions"), "default", revision, {}).ok());
+  json::object& md = rev.as_object()["metadata"].as_object();
+  for (const char* k : {"ownerReferences", "uid", "resourceVersion", "creationTimestamp"}) md.erase(k);
+  ASSERT_TRUE(cluster_->Create(Type("apps", "controllerrevisions"), "default", rev, {}).ok());
+  ASSERT_TRUE(cluster_->Create(Type("apps", "statefulsets"), "default", sts, {}).ok());
+  runner_->Start();
+  ASSERT_TRUE(WaitFor([&] {
+    ObjectPtr s = store_->Get("statefulsets.apps", "default", "web");
+    return s != nullptr && GetString(s->object, {"status", "updateRevision"}) == revision;
+  }));
+  ObjectPtr adopted = store_->Get("controllerrevisions.apps", "default", revision);
+  ASSERT_NE(adopted, nullptr);
+  auto owner = ControllerOf(adopted->object);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->uid, MetaString(store_->Get("statefulsets.apps", "default", "web")->object, "uid"));
+}
+
 TEST_F(WorkloadsTest, StatefulSetOrderedReadyRollsUpdates) {
   json::value sts = json::object{
       {"apiVersion", "apps/v1"}, {"kind", "StatefulSet"},
