@@ -78,6 +78,11 @@ void AddLocalFlags(CLI::App* cmd, ClusterFlags* cluster, BucketFlags* bucket) {
   cmd->add_option("--kubeconfig", cluster->kubeconfig,
                   "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
   cmd->add_option("--context", cluster->context, "kubeconfig context");
+  cmd->add_option("--client-qps", cluster->qps,
+                  "Requests per second to the API server (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--client-burst", cluster->burst, "Requests allowed in a burst")
+      ->capture_default_str();
   cmd->add_option("--bucket-dir", bucket->bucket_dir,
                   "Directory holding the bucket (local provider root)")
       ->required();

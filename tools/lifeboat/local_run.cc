@@ -12,7 +12,10 @@ StatusOr<LocalCluster> ConnectCluster(const ClusterFlags& flags) {
                             kube::LoadRestConfig({.explicit_path = flags.kubeconfig,
                                                   .context = flags.context}));
   LocalCluster c;
-  LIFEBOAT_ASSIGN_OR_RETURN(c.rest, kube::RestClient::Create(config));
+  kube::RestClientOptions options;
+  options.qps = flags.qps;
+  options.burst = flags.burst;
+  LIFEBOAT_ASSIGN_OR_RETURN(c.rest, kube::RestClient::Create(config, options));
   c.discovery = std::make_unique<kube::Discovery>(c.rest.get());
   c.client = std::make_unique<kube::DynamicClient>(c.rest.get(), c.discovery.get());
   if (auto exec = kube::PodExecutor::Create(config, nullptr); exec.ok()) c.exec = std::move(*exec);

@@ -16,6 +16,8 @@ namespace lifeboat::cli {
 
 struct ClusterFlags {
   std::string kubeconfig, context;
+  double qps = 100;  // client-side rate limit (Velero's --client-qps / --client-burst)
+  int burst = 200;
 };
 
 struct BucketFlags {

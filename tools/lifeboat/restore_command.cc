@@ -1,6 +1,7 @@
 // `lifeboat restore run`: a restore in-process (no server needed) from a backup in a
 // local-directory bucket into the cluster of a kubeconfig — the same engine the server runs.
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -75,6 +76,13 @@ int RunRestore(const RestoreRunFlags& o) {
   if (!cluster.ok()) return Fail(cluster.status());
   auto store = OpenLocalBucket(o.bucket);
   if (!store.ok()) return Fail(store.status());
+  // A restore's files are written once (object-lock buckets refuse rewrites): its name is new.
+  auto restores = (*store)->ListRestores();
+  if (!restores.ok()) return Fail(restores.status(), "listing the bucket's restores");
+  if (std::find(restores->begin(), restores->end(), restore->metadata.name) != restores->end()) {
+    return Fail(absl::AlreadyExistsError("restore " + restore->metadata.name +
+                                         " already exists in the bucket; choose another name"));
+  }
   auto metadata = (*store)->GetBackupMetadata(o.from_backup);
   if (!metadata.ok()) return Fail(metadata.status(), "reading backup " + o.from_backup);
   auto json = ParseJson(*metadata);
