@@ -14,6 +14,7 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-botocore python3-yaml
+  python3-prometheus-client
   openssl procps
   tzdata
 )
