@@ -32,6 +32,9 @@ kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 start_kubesim target
 restore=$(build/release/bin/restore_bench --kubeconfig "$dir/target.kubeconfig" --bucket-root "$dir/bucket" --workers "$WORKERS")
 echo "  restore: $restore"
+echo "  per resource (from the restore's log):"
+zcat "$dir/bucket/bucket/restores/bench-restore/restore-bench-restore-logs.gz" | grep -o 'Restored [0-9]* items of resource [^ ]* in [0-9]* ms' \
+  | awk '{ printf "    %-40s %7d items %7d ms %8.0f items/s\n", $6, $2, $8, ($8 > 0 ? $2 * 1000 / $8 : 0) }'
 /usr/bin/python3 - "$populate" "$restore" <<'PY'
 import json, sys
 pop, res = json.loads(sys.argv[1]), json.loads(sys.argv[2])

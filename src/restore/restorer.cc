@@ -361,8 +361,16 @@ Status RestoreRun::RestoreAll(const std::function<void()>& tick) {
   for (const std::string& gr :
        RestoreOrder(present, options_.high_priorities, options_.low_priorities, resolve)) {
     if (cancel_.IsCancelled()) break;
+    const auto start = clock_->Now();
+    const int64_t before = items_restored_.load();
     RestoreResource(gr, /*crd_pass=*/false);
     pool.Drain();
+    const int64_t n = items_restored_.load() - before;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - start);
+    if (n > 0) {
+      log_.Info("Restored " + std::to_string(n) + " items of resource '" + gr + "' in " +
+                std::to_string(ms.count()) + " ms", {gr, "", ""});
+    }
     tick();
   }
   pool.Drain();
