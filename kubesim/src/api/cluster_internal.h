@@ -1,5 +1,9 @@
 #pragma once
 
+#include <map>
+#include <unordered_map>
+#include <vector>
+
 // Private parts of Cluster shared by its implementation files.
 
 #include <mutex>
@@ -21,9 +25,25 @@ StatusOr<boost::json::value> ConvertTo(const ResourceType& to, boost::json::valu
 // it bumps metadata.generation.
 bool SpecChanged(const boost::json::value& a, const boost::json::value& b, bool ignore_status);
 
+// The cluster IPs and node ports the stored services hold, kept up to date from the store's
+// events (a full scan only when they have left the store's window), so an allocation costs
+// O(log n) rather than a scan of every service. Guarded by Cluster::Impl::alloc_mu.
+struct ServiceAddresses {
+  int64_t rv = -1;  // events applied up to this revision; -1: not built
+  struct Held {
+    uint32_t ip = 0;  // 0: none (headless, ExternalName, unparsable)
+    std::vector<int64_t> ports;
+  };
+  std::unordered_map<std::string, Held> by_uid;
+  std::map<uint32_t, int> ips;   // reference counts
+  std::map<int64_t, int> ports;  // reference counts
+  uint32_t next_offset = 2;      // where the search for a free IP starts
+};
+
 struct Cluster::Impl {
   Options options;
   std::mutex alloc_mu;  // service cluster IP and node port allocation
+  ServiceAddresses addresses;
 };
 
 // Per-type hooks run inside the store's atomic mutation.
@@ -36,8 +56,9 @@ struct Hooks {
 };
 
 // Service cluster IPs and node ports (kube-apiserver allocates them synchronously on create).
-Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, const Cluster::Options& options,
-                                const boost::json::value* old_obj, boost::json::value& obj);
+Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, ServiceAddresses& index,
+                                const Cluster::Options& options, const boost::json::value* old_obj,
+                                boost::json::value& obj);
 
 // CustomResourceDefinition lifecycle: accepted names and conditions on create, registration
 // in the registry, and cleanup of instances on delete.

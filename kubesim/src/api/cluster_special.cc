@@ -167,26 +167,94 @@ bool SpecChanged(const json::value& a, const json::value& b, bool ignore_status)
   return strip(a.as_object()) != strip(b.as_object());
 }
 
-Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, const Cluster::Options& options,
-                                const json::value* old_obj, json::value& obj) {
-  std::lock_guard<std::mutex> lock(mu);
-  std::set<uint32_t> used_ips;
-  std::set<int64_t> used_ports;
-  const std::string self_uid = MetaString(obj, "uid");
-  c.store().List("services", "", true, "", 0, [&](const StoredObject& s) {
-    if (MetaString(s.object, "uid") == self_uid) return false;
-    if (const json::value* ip = At(s.object, {"spec", "clusterIP"}); ip && ip->is_string()) {
-      bool ok;
-      uint32_t v = ParseIpv4(std::string(ip->as_string()), ok);
-      if (ok) used_ips.insert(v);
+namespace {
+
+ServiceAddresses::Held AddressesOf(const json::value& svc) {
+  ServiceAddresses::Held h;
+  if (const json::value* ip = At(svc, {"spec", "clusterIP"}); ip && ip->is_string()) {
+    bool ok;
+    uint32_t v = ParseIpv4(std::string(ip->as_string()), ok);
+    if (ok) h.ip = v;
+  }
+  if (const json::value* ports = At(svc, {"spec", "ports"}); ports && ports->is_array()) {
+    for (const auto& p : ports->as_array()) {
+      if (const json::value* np = At(p, {"nodePort"}); np && np->is_int64()) h.ports.push_back(np->as_int64());
     }
-    if (const json::value* ports = At(s.object, {"spec", "ports"}); ports && ports->is_array()) {
-      for (const auto& p : ports->as_array()) {
-        if (const json::value* np = At(p, {"nodePort"}); np && np->is_int64()) used_ports.insert(np->as_int64());
+  }
+  return h;
+}
+
+void Forget(ServiceAddresses& index, const std::string& uid) {
+  auto it = index.by_uid.find(uid);
+  if (it == index.by_uid.end()) return;
+  auto drop = [](auto& counts, auto key) {
+    if (auto c = counts.find(key); c != counts.end() && --c->second <= 0) counts.erase(c);
+  };
+  if (it->second.ip != 0) drop(index.ips, it->second.ip);
+  for (int64_t p : it->second.ports) drop(index.ports, p);
+  index.by_uid.erase(it);
+}
+
+void Remember(ServiceAddresses& index, const std::string& uid, ServiceAddresses::Held h) {
+  Forget(index, uid);
+  if (h.ip != 0) ++index.ips[h.ip];
+  for (int64_t p : h.ports) ++index.ports[p];
+  index.by_uid[uid] = std::move(h);
+}
+
+// Brings the index up to the store's current state: the service events since it was last
+// brought up to date, or a full scan when they have left the store's window.
+void SyncServiceAddresses(Store& store, ServiceAddresses& index) {
+  if (index.rv >= 0) {
+    for (;;) {
+      auto events = store.EventsSince(index.rv, 4096);
+      if (!events.ok()) break;  // out of the window: rebuild below
+      for (const StoreEvent& e : *events) {
+        index.rv = e.rv;
+        if (e.object == nullptr || e.object->gr != "services") continue;
+        const std::string uid = MetaString(e.object->object, "uid");
+        if (e.type == EventType::kDeleted) {
+          Forget(index, uid);
+        } else {
+          Remember(index, uid, AddressesOf(e.object->object));
+        }
       }
+      if (events->size() < 4096) return;
     }
+  }
+  index = ServiceAddresses{};
+  index.rv = store.revision();  // events after this one are applied again next time (idempotent)
+  store.List("services", "", true, "", 0, [&](const StoredObject& s) {
+    Remember(index, MetaString(s.object, "uid"), AddressesOf(s.object));
     return false;
   });
+}
+
+}  // namespace
+
+Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, ServiceAddresses& index,
+                                const Cluster::Options& options, const json::value* old_obj,
+                                json::value& obj) {
+  std::lock_guard<std::mutex> lock(mu);
+  SyncServiceAddresses(c.store(), index);
+  // What the other services hold: this service's own addresses (on update) do not count.
+  const std::string self_uid = MetaString(obj, "uid");
+  const ServiceAddresses::Held* self = nullptr;
+  if (auto it = index.by_uid.find(self_uid); it != index.by_uid.end()) self = &it->second;
+  auto ip_used = [&](uint32_t v) {
+    auto it = index.ips.find(v);
+    int n = it == index.ips.end() ? 0 : it->second;
+    if (self != nullptr && self->ip == v) --n;
+    return n > 0;
+  };
+  std::set<int64_t> used_ports;
+  auto port_used = [&](int64_t v) {
+    if (used_ports.count(v)) return true;  // taken by another port of this very service
+    auto it = index.ports.find(v);
+    int n = it == index.ports.end() ? 0 : it->second;
+    if (self != nullptr) n -= static_cast<int>(std::count(self->ports.begin(), self->ports.end(), v));
+    return n > 0;
+  };
   json::object& spec = Child(obj.as_object(), "spec");
   const std::string type = spec.contains("type") && spec.at("type").is_string() ? std::string(spec.at("type").as_string()) : "ClusterIP";
   std::string cidr = options.service_cidr;
@@ -202,10 +270,14 @@ Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, const Cluster::Optio
       if (const json::value* old_ip = At(*old_obj, {"spec", "clusterIP"})) ip = old_ip->is_string() ? std::string(old_ip->as_string()) : "";
     }
     if (ip.empty()) {
-      for (uint32_t off = 2; off + 1 < size; ++off) {
-        uint32_t cand = base + off;
-        if (!used_ips.count(cand)) {
-          ip = FormatIpv4(cand);
+      // Offsets 2 .. size-2, searched from where the last search ended, wrapping once.
+      const uint32_t span = size > 3 ? size - 3 : 0;
+      uint32_t start = index.next_offset >= 2 && index.next_offset + 1 < size ? index.next_offset : 2;
+      for (uint32_t i = 0; i < span; ++i) {
+        uint32_t off = 2 + (start - 2 + i) % span;
+        if (!ip_used(base + off)) {
+          ip = FormatIpv4(base + off);
+          index.next_offset = off + 1;
           break;
         }
       }
@@ -218,7 +290,7 @@ Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, const Cluster::Optio
             "Invalid value: \"" + ip + "\": failed to allocate IP " + ip + ": the provided IP (" + ip +
                 ") is not in the valid range. The range of valid IPs is " + options.service_cidr, "spec.clusterIPs"}});
       }
-      if (used_ips.count(v)) {
+      if (ip_used(v)) {
         return InvalidError("", "Service", name, {FieldCause{"FieldValueInvalid",
             "Invalid value: []string{\"" + ip + "\"}: failed to allocate IP " + ip + ": provided IP is already allocated", "spec.clusterIPs"}});
       }
@@ -242,13 +314,13 @@ Status AllocateServiceAddresses(Cluster& c, std::mutex& mu, const Cluster::Optio
                 "Invalid value: " + std::to_string(v) + ": provided port is not in the valid range. The range of valid ports is " +
                     std::to_string(options.node_port_min) + "-" + std::to_string(options.node_port_max), field}});
           }
-          if (used_ports.count(v)) {
+          if (port_used(v)) {
             return InvalidError("", "Service", name, {FieldCause{"FieldValueInvalid",
                 "Invalid value: " + std::to_string(v) + ": provided port is already allocated", field}});
           }
           used_ports.insert(v);
         } else {
-          while (next <= options.node_port_max && used_ports.count(next)) ++next;
+          while (next <= options.node_port_max && port_used(next)) ++next;
           if (next > options.node_port_max) return InternalError("failed to allocate a nodePort: range is full");
           po["nodePort"] = next;
           used_ports.insert(next);
@@ -267,7 +339,8 @@ Status Hooks::BeforeCreate(Cluster& c, const ResourceType& type, json::value& ob
       Child(o, "spec")["finalizers"] = json::array{"kubernetes"};
       Child(o, "status")["phase"] = "Active";
     } else if (type.resource == "services") {
-      return AllocateServiceAddresses(c, c.impl_->alloc_mu, c.impl_->options, nullptr, obj);
+      return AllocateServiceAddresses(c, c.impl_->alloc_mu, c.impl_->addresses, c.impl_->options,
+                                      nullptr, obj);
     } else if (type.resource == "pods") {
       json::object& status = Child(o, "status");
       status["phase"] = "Pending";
@@ -304,7 +377,8 @@ Status Hooks::BeforeUpdate(Cluster& c, const ResourceType& type, const json::val
                           {FieldCause{"FieldValueInvalid", "Invalid value: \"" + std::string(new_ip->is_string() ? new_ip->as_string() : "") +
                                                                "\": field is immutable", "spec.clusterIPs[0]"}});
     }
-    return AllocateServiceAddresses(c, c.impl_->alloc_mu, c.impl_->options, &old_obj, obj);
+    return AllocateServiceAddresses(c, c.impl_->alloc_mu, c.impl_->addresses, c.impl_->options,
+                                    &old_obj, obj);
   }
   if (type.group.empty() && type.resource == "pods") {
     const json::value* old_node = At(old_obj, {"spec", "nodeName"});

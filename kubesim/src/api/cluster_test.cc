@@ -140,6 +140,27 @@ TEST_F(ClusterTest, ServicesGetClusterIpsAndNodePortsWithoutConflicts) {
   auto s2 = cluster_->Create(Type("", "services"), "default", svc, {});
   EXPECT_EQ(ErrorInfo(s2.status()).code, 422);
   EXPECT_NE(std::string(s2.status().message()).find("provided port is already allocated"), std::string::npos);
+
+  // Many services: every one gets its own address (the allocator's index follows the store).
+  std::set<std::string> ips = {std::string(s1->at("spec").at("clusterIP").as_string())};
+  for (int i = 0; i < 50; ++i) {
+    json::value plain = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"p)" +
+                                    std::to_string(i) + R"("},"spec":{"ports":[{"port":80}]}})");
+    auto p = cluster_->Create(Type("", "services"), "default", plain, {});
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_TRUE(ips.insert(std::string(p->at("spec").at("clusterIP").as_string())).second);
+  }
+  // An update keeps the service's own node port; a deleted service's IP and port are free again.
+  json::value again = *s1;
+  Meta(again)["labels"] = json::object{{"x", "1"}};
+  EXPECT_TRUE(cluster_->Update(Type("", "services"), "default", "s1", again, {}).ok());
+  const std::string ip1(s1->at("spec").at("clusterIP").as_string());
+  ASSERT_TRUE(cluster_->Delete(Type("", "services"), "default", "s1", {}).ok());
+  json::value reuse = svc;
+  Meta(reuse)["name"] = "s3";
+  reuse.as_object()["spec"].as_object()["clusterIP"] = ip1;
+  auto s3 = cluster_->Create(Type("", "services"), "default", reuse, {});
+  EXPECT_TRUE(s3.ok()) << s3.status();
 }
 
 TEST_F(ClusterTest, CrdRegistersTypesAndDeletionRemovesInstances) {
