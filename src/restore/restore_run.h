@@ -91,6 +91,9 @@ class RestoreRun {
   // Used by the priority loop and the item pipeline.
   void RestoreResource(const std::string& gr, bool crd_pass);
   void RestoreItem(const ItemRef& ref, bool additional);
+  // Hands `names` (items of one namespace, "" for cluster-scoped) to the workers.
+  void SubmitItems(const std::string& gr, const std::string& version_dir, const std::string& ns,
+                   const std::vector<std::string>& names);
 
  private:
   // glue.cc: the built-in actions, the resource-modifier ConfigMap and the hooks.

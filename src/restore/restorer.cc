@@ -378,6 +378,22 @@ Status RestoreRun::RestoreAll(const std::function<void()>& tick) {
   return absl::OkStatus();
 }
 
+void RestoreRun::SubmitItems(const std::string& gr, const std::string& version_dir,
+                             const std::string& ns, const std::vector<std::string>& names) {
+  // Items go to the workers in small batches: one hand-off per batch rather than per item
+  // (thread wake-ups were a good part of the restore's CPU), while a resource's items still
+  // spread over every worker.
+  constexpr size_t kBatch = 16;
+  for (size_t i = 0; i < names.size(); i += kBatch) {
+    if (cancel_.IsCancelled()) return;
+    std::vector<std::string> batch(names.begin() + static_cast<std::ptrdiff_t>(i),
+                                   names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), i + kBatch)));
+    pool_->Submit([this, gr, version_dir, ns, batch = std::move(batch)] {
+      for (const std::string& name : batch) RestoreItem(ItemRef{gr, version_dir, ns, name}, false);
+    });
+  }
+}
+
 void RestoreRun::RestoreResource(const std::string& gr, bool crd_pass) {
   (void)crd_pass;
   const ResourceDirs& dirs = contents_.resources().at(gr);
@@ -412,9 +428,7 @@ void RestoreRun::RestoreResource(const std::string& gr, bool crd_pass) {
                 {gr, "", ""});
     } else {
       log_.Info("Restoring cluster level resource '" + gr + "'", {gr, "", ""});
-      for (const std::string& name : cluster_items) {
-        pool_->Submit([this, ref = ItemRef{gr, version_dir, "", name}] { RestoreItem(ref, false); });
-      }
+      SubmitItems(gr, version_dir, "", cluster_items);
     }
   }
   if (!ResourceIncluded(gr, true)) return;
@@ -422,11 +436,9 @@ void RestoreRun::RestoreResource(const std::string& gr, bool crd_pass) {
     if (!namespaces_.ShouldInclude(ns)) continue;
     log_.Info("Restoring resource '" + gr + "' into namespace '" + TargetNamespace(ns) + "'",
               {gr, TargetNamespace(ns), ""});
-    for (const std::string& name : contents_.ItemNames(gr, version_dir, ns)) {
-      if (cancel_.IsCancelled()) return;
-      pool_->Submit([this, ref = ItemRef{gr, version_dir, ns, name}] { RestoreItem(ref, false); });
-      (*tick_)();
-    }
+    if (cancel_.IsCancelled()) return;
+    SubmitItems(gr, version_dir, ns, contents_.ItemNames(gr, version_dir, ns));
+    (*tick_)();
   }
 }
 
