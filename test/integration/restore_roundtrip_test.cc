@@ -623,17 +623,44 @@ TEST_F(RestorerTest, RestoresABackupWrittenByVelero) {
                 .value_or(""),
             std::string(kube::ObjectUid(*job)));
   // The restore's resource list and results, in Velero's formats (docs/formats/restore-files.md),
-  // are the golden ones. LIFEBOAT_UPDATE_GOLDEN=1 rewrites them.
+  // are the golden ones. LIFEBOAT_UPDATE_GOLDEN=1 rewrites them. The objects a new namespace's
+  // controllers create themselves (the `default` service account, `kube-root-ca.crt`) race with
+  // the restore — created or already there — so they are left out of the comparison.
+  auto racy = [](std::string_view text) {
+    return text.find("shop/default(") != std::string_view::npos ||
+           text.find("kube-root-ca.crt") != std::string_view::npos ||
+           text.find("ServiceAccount:default ") != std::string_view::npos;
+  };
+  std::function<void(json::value&)> drop_racy = [&](json::value& v) {
+    if (v.is_object()) {
+      for (auto it = v.as_object().begin(); it != v.as_object().end();) {
+        drop_racy(it->value());
+        const bool empty_list = it->value().is_array() && it->value().as_array().empty();
+        const bool empty_object = it->value().is_object() && it->value().as_object().empty() &&
+                                  it->key() != "errors" && it->key() != "warnings";
+        it = empty_list || empty_object ? v.as_object().erase(it) : it + 1;
+      }
+    } else if (v.is_array()) {
+      json::array kept;
+      for (json::value& e : v.as_array()) {
+        if (!(e.is_string() && racy(e.as_string()))) kept.push_back(std::move(e));
+      }
+      v = std::move(kept);
+    }
+  };
   const std::filesystem::path golden = std::filesystem::path(LIFEBOAT_SOURCE_DIR) / "test/testdata/restore";
-  for (const auto& [file, got] : std::vector<std::pair<std::string, json::value>>{
+  for (auto [file, got] : std::vector<std::pair<std::string, json::value>>{
            {"velero-fixture-resource-list.json", ResourceList(r.metadata.name)},
            {"velero-fixture-results.json", Results(r.metadata.name)}}) {
+    drop_racy(got);
     if (std::getenv("LIFEBOAT_UPDATE_GOLDEN") != nullptr) {
       ASSERT_TRUE(WriteFileAtomically(golden / file, GoJsonIndent(got) + "\n").ok());
     }
     auto want = ReadFile(golden / file);
     ASSERT_TRUE(want.ok()) << want.status();
-    EXPECT_EQ(got, J(*want)) << file << ":\n" << GoJsonIndent(got);
+    json::value expected = J(*want);
+    drop_racy(expected);
+    EXPECT_EQ(got, expected) << file << ":\n" << GoJsonIndent(got);
   }
   auto pv = target->Get(kPv, "", "pvc-5b0c1f2e-0001-4c6d-9e8f-a11ce0000001");
   ASSERT_TRUE(pv.ok());
