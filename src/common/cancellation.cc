@@ -93,15 +93,22 @@ bool CancellationSource::IsCancelled() const {
 
 CancellationSource CancellationSource::ChildOf(const CancellationToken& parent) {
   CancellationSource child;
-  // The callback holds the child's state weakly: a finished child does not stay alive.
+  // The callback holds both states weakly: a finished child does not stay alive, and the
+  // parent's callback must not own the parent's own state (a cycle: never freed unless the
+  // parent is cancelled).
   std::weak_ptr<CancellationState> weak = child.state_;
-  CancellationToken parent_copy = parent;
-  parent.OnCancel([weak, parent_copy] {
-    if (auto state = weak.lock()) {
-      CancellationSource s;
-      s.state_ = state;
-      s.Cancel(std::string(parent_copy.status().message()));
+  std::weak_ptr<CancellationState> weak_parent = parent.state_;
+  parent.OnCancel([weak, weak_parent] {
+    auto state = weak.lock();
+    if (state == nullptr) return;
+    std::string reason;
+    if (auto p = weak_parent.lock()) {
+      std::lock_guard lock(p->mu);
+      reason = p->reason;
     }
+    CancellationSource s;
+    s.state_ = state;
+    s.Cancel(std::move(reason));
   });
   return child;
 }
