@@ -50,21 +50,24 @@ Status RestoreRun::PrepareActionsModifiersHooks() {
     actions_.emplace_back(a, std::move(selector));
   }
 
-  if (const auto& ref = restore_.spec.resource_modifier; ref.has_value()) {
-    if (ref->kind != "configmap" && ref->kind != "ConfigMap") {
-      return absl::InvalidArgumentError("resourceModifier must name a ConfigMap (kind configmap), not " +
-                                        ref->kind);
-    }
-    auto modifiers = LoadResourceModifiers(*deps_.client, options_.velero_namespace, ref->name);
-    if (!modifiers.ok()) {
-      return Annotate(modifiers.status(), "loading the resource modifiers");
-    }
-    modifiers_ = std::make_unique<ResourceModifiers>(std::move(*modifiers));
-  }
   // Exec hooks wait for their pods at most this long when a hook sets no waitTimeout.
   hooks_ = std::make_unique<RestoreExecHooks>(&restore_, deps_.client, deps_.exec, &log_, clock_,
                                               cancel_, options_.resource_timeout);
   return absl::OkStatus();
+}
+
+StatusOr<std::unique_ptr<ResourceModifiers>> LoadModifiersFor(const api::Restore& restore,
+                                                              kube::DynamicClient* client,
+                                                              const std::string& ns) {
+  const auto& ref = restore.spec.resource_modifier;
+  if (!ref.has_value()) return std::unique_ptr<ResourceModifiers>();
+  if (ref->kind != "configmap" && ref->kind != "ConfigMap") {
+    return absl::InvalidArgumentError("resourceModifier must name a ConfigMap (kind configmap), not " +
+                                      ref->kind);
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(ResourceModifiers modifiers,
+                            LoadResourceModifiers(*client, ns, ref->name));
+  return std::make_unique<ResourceModifiers>(std::move(modifiers));
 }
 
 Status RestoreRun::ApplyModifiers(boost::json::value& obj, const std::string& gr) {

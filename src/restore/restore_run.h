@@ -40,6 +40,12 @@ struct ItemRef {
   std::string name;
 };
 
+// The restore's resource modifiers (spec.resourceModifier, a ConfigMap in `ns`), or null when it
+// names none. InvalidArgument / NotFound: the restore fails validation.
+StatusOr<std::unique_ptr<ResourceModifiers>> LoadModifiersFor(const api::Restore& restore,
+                                                              kube::DynamicClient* client,
+                                                              const std::string& ns);
+
 // Velero's must-have resources: processed even when filters and selectors exclude them.
 bool IsMustHave(std::string_view gr);
 
@@ -75,7 +81,8 @@ class RestoreRun {
   // by other means (CSI snapshot, file-system backup, data mover, per its volume info) — they
   // are not restored: their claims provision new volumes.
   Status Prepare(std::map<std::string, NativeSnapshot> snapshots,
-                 std::set<std::string> data_elsewhere);
+                 std::set<std::string> data_elsewhere,
+                 std::unique_ptr<ResourceModifiers> modifiers);
   // Pass 1 (CRDs, waiting until Established) and pass 2 (everything else in priority order).
   // `tick` is called on this thread now and then (progress reports).
   Status RestoreAll(const std::function<void()>& tick);

@@ -11,6 +11,7 @@
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
 #include "src/restore/priorities.h"
+#include "src/restore/resource_modifiers.h"
 #include "src/restore/restore_run.h"
 #include "src/restore/work_pool.h"
 
@@ -114,6 +115,37 @@ Status PutGzippedJson(storage::BackupStore& store, const std::string& restore,
 
 }  // namespace
 
+StatusOr<api::Backup> FindBackupToRestore(storage::BackupStore& store, const api::RestoreSpec& spec) {
+  auto load = [&](const std::string& name) -> StatusOr<api::Backup> {
+    LIFEBOAT_ASSIGN_OR_RETURN(std::string text, store.GetBackupMetadata(name));
+    LIFEBOAT_ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+    return api::BackupFromJson(v);
+  };
+  if (!spec.backup_name.empty()) return load(spec.backup_name);
+  if (spec.schedule_name.empty()) {
+    return absl::InvalidArgumentError("the restore names neither a backup nor a schedule");
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> names, store.ListBackups());
+  std::optional<api::Backup> latest;
+  for (const std::string& name : names) {
+    auto b = load(name);
+    if (!b.ok()) continue;  // a broken metadata file is not a candidate
+    auto label = b->metadata.labels.find("velero.io/schedule-name");
+    if (label == b->metadata.labels.end() || label->second != spec.schedule_name ||
+        b->status.phase != api::BackupPhase::kCompleted) {
+      continue;
+    }
+    // RFC 3339 UTC timestamps of one format compare as strings.
+    if (!latest || b->status.start_timestamp.value_or("") > latest->status.start_timestamp.value_or("")) {
+      latest = std::move(*b);
+    }
+  }
+  if (!latest) {
+    return absl::NotFoundError("no Completed backup of schedule " + spec.schedule_name);
+  }
+  return *latest;
+}
+
 Restorer::Restorer(RestorerDeps deps, RestorerOptions options)
     : deps_(std::move(deps)), options_(std::move(options)) {}
 
@@ -128,7 +160,20 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
     r.status.validation_errors = std::move(problems);
     return r;
   }
+  // Velero fills in the backup a schedule's restore took, and the schedule of a backup's.
   if (r.spec.backup_name.empty()) r.spec.backup_name = backup.metadata.name;
+  if (r.spec.schedule_name.empty()) {
+    if (auto it = backup.metadata.labels.find("velero.io/schedule-name");
+        it != backup.metadata.labels.end()) {
+      r.spec.schedule_name = it->second;
+    }
+  }
+  auto modifiers = LoadModifiersFor(r, deps_.client, options_.velero_namespace);
+  if (!modifiers.ok()) {
+    r.status.phase = api::RestorePhase::kFailedValidation;
+    r.status.validation_errors = {"resourceModifier: " + std::string(modifiers.status().message())};
+    return r;
+  }
   r.status.phase = api::RestorePhase::kInProgress;
   r.status.start_timestamp = api::FormatRfc3339(clock->Now());
   report();
@@ -192,7 +237,9 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
     }
     run = std::make_unique<RestoreRun>(deps_, options_, r, backup, std::move(*contents), log,
                                        cancel);
-    if (Status s = run->Prepare(std::move(*snapshots), std::move(*data_elsewhere)); !s.ok()) {
+    if (Status s = run->Prepare(std::move(*snapshots), std::move(*data_elsewhere),
+                                std::move(*modifiers));
+        !s.ok()) {
       return std::string(s.message());
     }
     r.status.progress = api::RestoreProgress{run->total_items(), 0};
@@ -247,8 +294,10 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
 // RestoreRun: preparation and the priority loop.
 
 Status RestoreRun::Prepare(std::map<std::string, NativeSnapshot> snapshots,
-                           std::set<std::string> data_elsewhere) {
+                           std::set<std::string> data_elsewhere,
+                           std::unique_ptr<ResourceModifiers> modifiers) {
   snapshots_ = std::move(snapshots);
+  modifiers_ = std::move(modifiers);
   data_elsewhere_ = std::move(data_elsewhere);
   total_items_ = contents_.CountItems();
   context_.restore = &restore_;

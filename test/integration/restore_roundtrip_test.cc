@@ -456,8 +456,9 @@ TEST_F(RestorerTest, ResourceModifiersChangeItemsBeforeCreation) {
   api::Restore missing = Restore(*source_, b, [](api::RestoreSpec& s) {
     s.resource_modifier = api::TypedLocalObjectReference{std::nullopt, "configmap", "absent"};
   });
-  EXPECT_EQ(missing.status.phase, api::RestorePhase::kFailed);
-  EXPECT_THAT(missing.status.failure_reason, HasSubstr("absent"));
+  EXPECT_EQ(missing.status.phase, api::RestorePhase::kFailedValidation);
+  ASSERT_EQ(missing.status.validation_errors.size(), 1u);
+  EXPECT_THAT(missing.status.validation_errors[0], HasSubstr("absent"));
 }
 
 TEST_F(RestorerTest, InvalidSpecsFailValidationWithEveryProblem) {
@@ -473,6 +474,37 @@ TEST_F(RestorerTest, InvalidSpecsFailValidationWithEveryProblem) {
   api::Restore failed_backup = Restore(*source_, b);
   EXPECT_EQ(failed_backup.status.phase, api::RestorePhase::kFailedValidation);
   EXPECT_THAT(failed_backup.status.validation_errors.at(0), HasSubstr("Failed"));
+}
+
+// scheduleName: the Completed backup of that schedule that started last; backupName: that one.
+TEST_F(RestorerTest, FindsTheBackupOfANameOrOfASchedule) {
+  auto put = [&](const std::string& name, const std::string& schedule, const std::string& phase,
+                 const std::string& start) {
+    std::string labels = schedule.empty() ? "{}" : R"({"velero.io/schedule-name":")" + schedule + R"("})";
+    ASSERT_TRUE(store_
+                    ->PutBackupMetadata(name, R"({"apiVersion":"velero.io/v1","kind":"Backup","metadata":{"name":")" +
+                                                  name + R"(","namespace":"velero","labels":)" + labels +
+                                                  R"(},"spec":{},"status":{"phase":")" + phase +
+                                                  R"(","startTimestamp":")" + start + R"("}})")
+                    .ok());
+  };
+  put("nightly-1", "nightly", "Completed", "2026-01-01T02:00:00Z");
+  put("nightly-2", "nightly", "Completed", "2026-01-02T02:00:00Z");
+  put("nightly-3", "nightly", "Failed", "2026-01-03T02:00:00Z");
+  put("weekly-1", "weekly", "Completed", "2026-01-04T02:00:00Z");
+  put("manual", "", "Completed", "2026-01-05T02:00:00Z");
+  api::RestoreSpec by_schedule;
+  by_schedule.schedule_name = "nightly";
+  auto found = FindBackupToRestore(*store_, by_schedule);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->metadata.name, "nightly-2");
+  api::RestoreSpec by_name;
+  by_name.backup_name = "manual";
+  EXPECT_EQ(FindBackupToRestore(*store_, by_name)->metadata.name, "manual");
+  by_schedule.schedule_name = "hourly";
+  EXPECT_TRUE(absl::IsNotFound(FindBackupToRestore(*store_, by_schedule).status()));
+  by_name.backup_name = "nope";
+  EXPECT_TRUE(absl::IsNotFound(FindBackupToRestore(*store_, by_name).status()));
 }
 
 // A backup whose tarball is hostile, missing, or of an unknown format fails with a clear reason

@@ -23,7 +23,7 @@ void AddLocalFlags(CLI::App* cmd, ClusterFlags* cluster, BucketFlags* bucket);
 namespace {
 
 struct RestoreRunFlags {
-  std::string name, from_backup, selector, existing_resource_policy;
+  std::string name, from_backup, from_schedule, selector, existing_resource_policy;
   ClusterFlags cluster;
   BucketFlags bucket;
   std::vector<std::string> include_namespaces, exclude_namespaces, include_resources,
@@ -35,10 +35,13 @@ struct RestoreRunFlags {
 
 StatusOr<api::Restore> BuildRestore(const RestoreRunFlags& o) {
   api::Restore r;
-  r.metadata.name = o.name.empty() ? o.from_backup + "-restore" : o.name;
+  r.metadata.name = !o.name.empty()          ? o.name
+                    : !o.from_backup.empty() ? o.from_backup + "-restore"
+                                             : o.from_schedule + "-restore";
   r.metadata.namespace_ = "velero";
   api::RestoreSpec& s = r.spec;
   s.backup_name = o.from_backup;
+  s.schedule_name = o.from_schedule;
   s.included_namespaces = o.include_namespaces;
   s.excluded_namespaces = o.exclude_namespaces;
   s.included_resources = o.include_resources;
@@ -83,12 +86,8 @@ int RunRestore(const RestoreRunFlags& o) {
     return Fail(absl::AlreadyExistsError("restore " + restore->metadata.name +
                                          " already exists in the bucket; choose another name"));
   }
-  auto metadata = (*store)->GetBackupMetadata(o.from_backup);
-  if (!metadata.ok()) return Fail(metadata.status(), "reading backup " + o.from_backup);
-  auto json = ParseJson(*metadata);
-  if (!json.ok()) return Fail(json.status(), "reading backup " + o.from_backup);
-  auto backup = api::BackupFromJson(*json);
-  if (!backup.ok()) return Fail(backup.status(), "reading backup " + o.from_backup);
+  auto backup = restore::FindBackupToRestore(**store, restore->spec);
+  if (!backup.ok()) return Fail(backup.status(), "finding the backup to restore");
 
   restore::RestorerDeps deps;
   deps.client = cluster->client.get();
@@ -129,7 +128,10 @@ void AddRestoreCommands(CLI::App& app, int* exit_code) {
   auto* run = restore->add_subcommand(
       "run", "Restore a backup now, in this process, from a local-directory bucket");
   run->add_option("name", o->name, "Restore name (default: <backup>-restore)");
-  run->add_option("--from-backup", o->from_backup, "Backup to restore")->required();
+  auto* from_backup = run->add_option("--from-backup", o->from_backup, "Backup to restore");
+  auto* from_schedule = run->add_option(
+      "--from-schedule", o->from_schedule, "Restore the latest Completed backup of this schedule");
+  from_backup->excludes(from_schedule);
   AddLocalFlags(run, &o->cluster, &o->bucket);
   run->add_option("--include-namespaces", o->include_namespaces,
                   "Namespaces to restore (globs; default all)")
@@ -163,7 +165,14 @@ void AddRestoreCommands(CLI::App& app, int* exit_code) {
   run->add_option("--restore-resource-priorities", o->priorities,
                   "Restore order: high priorities, then '-' and low priorities "
                   "(default: Velero's list)");
-  run->callback([o, exit_code] { *exit_code = RunRestore(*o); });
+  run->callback([o, exit_code] {
+    if (o->from_backup.empty() == o->from_schedule.empty()) {
+      std::fprintf(stderr, "lifeboat: give exactly one of --from-backup and --from-schedule\n");
+      *exit_code = 2;
+      return;
+    }
+    *exit_code = RunRestore(*o);
+  });
 }
 
 }  // namespace lifeboat::cli

@@ -87,6 +87,13 @@ struct RestorerDeps {
 // it; at most about once a second plus once per phase change.
 using ProgressFn = std::function<void(const api::Restore&)>;
 
+// The backup a restore names in `store`: spec.backupName's, or — with spec.scheduleName — the
+// Completed backup labelled velero.io/schedule-name=<schedule> that started last (Velero's
+// rule). NotFound when there is none; the store's and the decoder's errors as they are. Reads
+// each backup's velero-backup.json for a schedule: the controller uses its own Backup objects
+// instead.
+StatusOr<api::Backup> FindBackupToRestore(storage::BackupStore& store, const api::RestoreSpec& spec);
+
 class Restorer {
  public:
   Restorer(RestorerDeps deps, RestorerOptions options = {});
