@@ -23,7 +23,7 @@
 #include "lifeboat/kube/pod_exec.h"
 #include "lifeboat/kube/rest_client.h"
 #include "src/kube/kube_test_util.h"
-#include "src/kube/testing/kubesim_process.h"
+#include "src/kube/testing/kubesim_cluster.h"
 
 namespace lifeboat::restore {
 namespace {
@@ -31,7 +31,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Annotations = std::map<std::string, std::string>;
-using kube::testing::KubesimProcess;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -173,21 +172,10 @@ TEST_F(InitHookTest, PodWithoutHooksIsUnchanged) {
 // RestoreExecHooks
 
 // One kubesim for the suite, with the clients the hooks use.
-struct Cluster {
-  std::unique_ptr<KubesimProcess> kubesim;
-  std::unique_ptr<kube::RestClient> rest;
-  std::unique_ptr<kube::Discovery> discovery;
-  std::unique_ptr<kube::DynamicClient> client;
-  std::unique_ptr<kube::PodExecutor> exec;
-
+struct Cluster : kube::testing::KubesimCluster {
   Status Start() {
-    LIFEBOAT_ASSIGN_OR_RETURN(kubesim, KubesimProcess::Start());
-    LIFEBOAT_ASSIGN_OR_RETURN(kube::RestConfig config,
-                              kube::LoadKubeconfig({.explicit_path = kubesim->kubeconfig()}));
-    LIFEBOAT_ASSIGN_OR_RETURN(rest, kube::RestClient::Create(config, {.qps = 0}));
-    discovery = std::make_unique<kube::Discovery>(rest.get());
-    client = std::make_unique<kube::DynamicClient>(rest.get(), discovery.get());
-    LIFEBOAT_ASSIGN_OR_RETURN(exec, kube::PodExecutor::Create(config, nullptr));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto started, kube::testing::KubesimCluster::Start());
+    static_cast<kube::testing::KubesimCluster&>(*this) = std::move(*started);
     for (std::string ns : {"rh", "other"}) {
       json::value obj = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}};
       LIFEBOAT_RETURN_IF_ERROR(client->Create({"", "v1", "namespaces"}, "", obj).status());

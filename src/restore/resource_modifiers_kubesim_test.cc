@@ -11,14 +11,13 @@
 #include "lifeboat/kube/discovery.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/rest_client.h"
-#include "src/kube/testing/kubesim_process.h"
+#include "src/kube/testing/kubesim_cluster.h"
 #include "src/restore/resource_modifiers.h"
 
 namespace lifeboat::restore {
 namespace {
 
 namespace json = boost::json;
-using kube::testing::KubesimProcess;
 using ::testing::HasSubstr;
 
 const kube::GroupVersionResource kConfigMaps{"", "v1", "configmaps"};
@@ -26,18 +25,10 @@ const kube::GroupVersionResource kConfigMaps{"", "v1", "configmaps"};
 class ResourceModifiersKubesimTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto k = KubesimProcess::Start();
-    ASSERT_TRUE(k.ok()) << k.status();
-    kubesim_ = std::move(*k);
-    auto config = kube::LoadKubeconfig({.explicit_path = kubesim_->kubeconfig()});
-    ASSERT_TRUE(config.ok()) << config.status();
-    kube::RestClientOptions o;
-    o.qps = 0;
-    auto rest = kube::RestClient::Create(*config, o);
-    ASSERT_TRUE(rest.ok()) << rest.status();
-    rest_ = std::move(*rest);
-    discovery_ = std::make_unique<kube::Discovery>(rest_.get());
-    client_ = std::make_unique<kube::DynamicClient>(rest_.get(), discovery_.get());
+    auto c = kube::testing::KubesimCluster::Start();
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    client_ = cluster_->client.get();
     auto ns = ParseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"velero"}})");
     ASSERT_TRUE(client_->Create({"", "v1", "namespaces"}, "", *ns).ok());
   }
@@ -51,10 +42,8 @@ class ResourceModifiersKubesimTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status();
   }
 
-  std::unique_ptr<KubesimProcess> kubesim_;
-  std::unique_ptr<kube::RestClient> rest_;
-  std::unique_ptr<kube::Discovery> discovery_;
-  std::unique_ptr<kube::DynamicClient> client_;
+  std::unique_ptr<kube::testing::KubesimCluster> cluster_;
+  kube::DynamicClient* client_ = nullptr;
 };
 
 TEST_F(ResourceModifiersKubesimTest, LoadsAndAppliesTheConfigMap) {

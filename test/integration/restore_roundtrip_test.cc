@@ -20,14 +20,13 @@
 #include "lifeboat/kube/object.h"
 #include "lifeboat/storage/registry.h"
 #include "src/backup/actions/builtin_actions.h"
-#include "src/kube/testing/kubesim_process.h"
+#include "src/kube/testing/kubesim_cluster.h"
 
 namespace lifeboat::restore {
 namespace {
 
 namespace json = boost::json;
 using kube::GroupVersionResource;
-using kube::testing::KubesimProcess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
@@ -48,30 +47,14 @@ const GroupVersionResource kNs{"", "v1", "namespaces"}, kCm{"", "v1", "configmap
     kWidget{"example.com", "v1", "widgets"}, kJob{"batch", "v1", "jobs"};
 
 // One kubesim and its clients.
-struct Cluster {
-  std::unique_ptr<KubesimProcess> kubesim;
-  std::unique_ptr<kube::RestClient> rest;
-  std::unique_ptr<kube::Discovery> discovery;
-  std::unique_ptr<kube::DynamicClient> client;
-  std::unique_ptr<kube::PodExecutor> exec;  // kubesim runs exec commands as local processes
-
+struct Cluster : kube::testing::KubesimCluster {
   static std::unique_ptr<Cluster> Start() {
-    auto c = std::make_unique<Cluster>();
-    auto k = KubesimProcess::Start();
-    EXPECT_TRUE(k.ok()) << k.status();
-    if (!k.ok()) return nullptr;
-    c->kubesim = std::move(*k);
-    auto config = kube::LoadKubeconfig({.explicit_path = c->kubesim->kubeconfig()});
-    EXPECT_TRUE(config.ok()) << config.status();
-    kube::RestClientOptions o;
-    o.qps = 0;
-    c->rest = std::move(*kube::RestClient::Create(*config, o));
-    c->discovery = std::make_unique<kube::Discovery>(c->rest.get());
-    c->client = std::make_unique<kube::DynamicClient>(c->rest.get(), c->discovery.get());
-    auto exec = kube::PodExecutor::Create(*config, nullptr);
-    EXPECT_TRUE(exec.ok()) << exec.status();
-    if (exec.ok()) c->exec = std::move(*exec);
-    return c;
+    auto c = kube::testing::KubesimCluster::Start();
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return nullptr;
+    auto out = std::make_unique<Cluster>();
+    static_cast<kube::testing::KubesimCluster&>(*out) = std::move(**c);
+    return out;
   }
   void Create(const GroupVersionResource& gvr, const std::string& ns, const std::string& text) {
     auto r = client->Create(gvr, ns, J(text));

@@ -11,7 +11,7 @@
 #include "lifeboat/kube/config.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/rest_client.h"
-#include "src/kube/testing/kubesim_process.h"
+#include "src/kube/testing/kubesim_cluster.h"
 #include "src/restore/actions/action_test_util.h"
 #include "src/restore/actions/actions.h"
 #include "src/restore/actions/builtin_actions.h"
@@ -20,7 +20,6 @@ namespace lifeboat::restore {
 namespace {
 
 namespace json = boost::json;
-using kube::testing::KubesimProcess;
 using ::testing::HasSubstr;
 using testing::Mapping;
 using testing::Parse;
@@ -35,25 +34,16 @@ const kube::GroupVersionResource kNodes{"", "v1", "nodes"};
 class RestoreActionsKubesimTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto k = KubesimProcess::Start();
-    ASSERT_TRUE(k.ok()) << k.status();
-    kubesim_ = k->release();
-    auto config = kube::LoadKubeconfig({.explicit_path = kubesim_->kubeconfig()});
-    ASSERT_TRUE(config.ok()) << config.status();
-    kube::RestClientOptions o;
-    o.qps = 0;
-    auto rest = kube::RestClient::Create(*config, o);
-    ASSERT_TRUE(rest.ok()) << rest.status();
-    rest_ = rest->release();
-    discovery_ = new kube::Discovery(rest_);
-    client_ = new kube::DynamicClient(rest_, discovery_);
+    auto c = kube::testing::KubesimCluster::Start();
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = c->release();
+    client_ = cluster_->client.get();
   }
 
   static void TearDownTestSuite() {
-    delete client_;
-    delete discovery_;
-    delete rest_;
-    delete kubesim_;
+    delete cluster_;
+    cluster_ = nullptr;
+    client_ = nullptr;
   }
 
   static void Create(const kube::GroupVersionResource& gvr, const std::string& ns,
@@ -99,14 +89,10 @@ class RestoreActionsKubesimTest : public ::testing::Test {
     return "";
   }
 
-  static KubesimProcess* kubesim_;
-  static kube::RestClient* rest_;
-  static kube::Discovery* discovery_;
+  static kube::testing::KubesimCluster* cluster_;
   static kube::DynamicClient* client_;
 };
-KubesimProcess* RestoreActionsKubesimTest::kubesim_ = nullptr;
-kube::RestClient* RestoreActionsKubesimTest::rest_ = nullptr;
-kube::Discovery* RestoreActionsKubesimTest::discovery_ = nullptr;
+kube::testing::KubesimCluster* RestoreActionsKubesimTest::cluster_ = nullptr;
 kube::DynamicClient* RestoreActionsKubesimTest::client_ = nullptr;
 
 constexpr char kDeployment[] = R"({"apiVersion":"apps/v1","kind":"Deployment",
