@@ -58,9 +58,6 @@ struct RestorerOptions {
   std::chrono::milliseconds terminating_timeout{std::chrono::minutes(10)};
   std::string velero_namespace = "velero";  // plugin ConfigMaps, resource-modifier ConfigMaps
   std::string server_version = "lifeboat";
-  // Preview: every create and patch is sent with dryRun=All, so the resource list says what
-  // would be created, updated, skipped or would fail, and nothing in the cluster changes.
-  bool dry_run = false;
   archive::ReaderLimits archive_limits;
 };
 
