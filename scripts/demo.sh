@@ -48,6 +48,7 @@ step kubectl delete ns demo --wait --timeout=120s
 step kubectl get ns
 step build/release/bin/lifeboat restore run demo-restore --from-backup demo-backup --bucket-dir "$BUCKET"
 step kubectl -n demo wait --for=condition=Available deployment/web --timeout=60s
+step kubectl -n demo rollout status statefulset/db --timeout=60s
 step kubectl -n demo get deployments,statefulsets,pods,services,configmaps,secrets,pvc
 step ls -l "$BUCKET/lifeboat/restores/demo-restore"
 echo; echo "\$ gzip -dc $BUCKET/lifeboat/restores/demo-restore/restore-demo-restore-results.gz"

@@ -124,9 +124,9 @@ restore r1 --from-backup b1
 grep -q "Restore r1: Completed" "$dir/r1.out"
 grep -q "errors: 0" "$dir/r1.out"
 kc -n demo wait --for=condition=Available deployment/web --timeout=60s >/dev/null
-# (No `rollout status statefulset/db` here: kubesim's StatefulSet controller does not adopt the
-# restored orphan ControllerRevision db-<hash>, fails creating its own of the same name and never
-# writes the StatefulSet's status; the real controller adopts it.)
+# The StatefulSet comes back whole: its controller adopts the restored ControllerRevision (which
+# a restore brings back without owner references) and reports its pods again.
+kc -n demo rollout status statefulset/db --timeout=60s >/dev/null
 snapshot demo "$dir/after"
 same "$dir/before" "$dir/after" "restored namespace demo differs from the backed-up one"
 check_files r1
