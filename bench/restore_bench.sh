@@ -14,7 +14,7 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target kubesim backup_bench restore_bench >/dev/null
 dir=$(mktemp -d -t restore-bench-XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; [ -n "${KEEP_BENCH_DIR:-}" ] || rm -rf "$dir"' EXIT
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; wait $p 2>/dev/null || true; done; [ -n "${KEEP_BENCH_DIR:-}" ] || rm -rf "$dir"' EXIT
 start_kubesim() {  # $1 = name
   build/release/bin/kubesim --data-dir "$dir/$1" --listen 127.0.0.1:0 --write-kubeconfig "$dir/$1.kubeconfig" \
     --log-level warn >"$dir/$1.stdout" 2>"$dir/$1.stderr" &
