@@ -395,6 +395,9 @@ StatusOr<RestResponse> RestClientImpl::Do(const RestRequest& request) {
   bool reauthenticated = false;
   int attempts = 0;
   for (int retry = 0;;) {
+    // 429 means the server refused the request before doing anything: safe to send again
+    // whatever the method (client-go retries it for every verb too).
+    bool throttled = false;
     LIFEBOAT_RETURN_IF_ERROR(limiter_.Wait(request.cancel));
     StatusOr<Credential> cred = credentials_->Get();
     if (!cred.ok()) {
@@ -431,6 +434,7 @@ StatusOr<RestResponse> RestClientImpl::Do(const RestRequest& request) {
         return out;
       }
       error = StatusFromResponse(http_status, body, retry_after);
+      throttled = http_status == 429;
       if (http_status == 401 && !reauthenticated) {
         // The credential may have expired or been rotated: get a fresh one, once.
         LB_LOG_DEBUG("kube: {} {}: 401 with {}; refreshing credentials", request.method,
@@ -442,7 +446,7 @@ StatusOr<RestResponse> RestClientImpl::Do(const RestRequest& request) {
       if (!RetriableHttpCode(http_status)) return WithAttempts(error, attempts);
     }
     const bool resumable = !attempt.delivered || request.on_body_restart;
-    if (error.code() != absl::StatusCode::kUnavailable || !idempotent || !resumable ||
+    if (error.code() != absl::StatusCode::kUnavailable || !(idempotent || throttled) || !resumable ||
         retry >= options_.max_retries) {
       return WithAttempts(error, attempts);
     }
