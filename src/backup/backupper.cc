@@ -70,9 +70,10 @@ api::Backup Finish(api::Backup b, api::BackupPhase phase, std::string reason, Cl
 class BackupRun {
  public:
   BackupRun(const BackupperDeps& deps, const BackupperOptions& options, api::Backup& backup,
-      const ProgressFn& progress, const CancellationToken& cancel, Clock& clock)
+      const ProgressFn& progress, const CancellationToken& cancel, Clock& clock,
+      BackupRunStats* stats)
       : deps_(deps), options_(options), b_(backup), progress_(progress), cancel_(cancel),
-        clock_(clock) {}
+        clock_(clock), stats_(stats) {}
 
   // The whole backup; a returned error fails it (phase Failed with the message).
   Status Execute() {
@@ -245,13 +246,18 @@ class BackupRun {
                 ItemBackupper& items, const boost::json::object& results) {
     LIFEBOAT_ASSIGN_OR_RETURN(auto contents, FileSource(tarball));
     auto log = FileSource(logfile);
-    auto resource_list = StringSource(Gzip(boost::json::serialize(items.ResourceList())));
-    auto results_gz = StringSource(Gzip(boost::json::serialize(results)));
-    auto snapshots = StringSource(Gzip(boost::json::serialize(items.VolumeSnapshots())));
-    auto volume_infos = StringSource(Gzip(boost::json::serialize(items.VolumeInfos())));
+    std::string resource_list_gz = Gzip(boost::json::serialize(items.ResourceList()));
+    std::string results_text_gz = Gzip(boost::json::serialize(results));
+    std::string snapshots_gz = Gzip(boost::json::serialize(items.VolumeSnapshots()));
+    std::string volume_infos_gz = Gzip(boost::json::serialize(items.VolumeInfos()));
     // No built-in action starts an asynchronous operation yet (the CSI ones will): the list of
     // item operations is empty, written as Velero writes an empty one.
-    auto item_operations = StringSource(Gzip("[]"));
+    std::string item_operations_gz = Gzip("[]");
+    auto resource_list = StringSource(resource_list_gz);
+    auto results_gz = StringSource(results_text_gz);
+    auto snapshots = StringSource(snapshots_gz);
+    auto volume_infos = StringSource(volume_infos_gz);
+    auto item_operations = StringSource(item_operations_gz);
     storage::BackupUpload up;
     up.name = b_.metadata.name;
     up.metadata_json = GoJsonIndent(api::ToJson(b_));  // as Velero writes it
@@ -262,7 +268,21 @@ class BackupRun {
                 {storage::BackupFile::kVolumeSnapshots, snapshots.get()},
                 {storage::BackupFile::kVolumeInfo, volume_infos.get()},
                 {storage::BackupFile::kItemOperations, item_operations.get()}};
-    return Annotate(deps_.store->PutBackup(up), "uploading the backup");
+    LIFEBOAT_RETURN_IF_ERROR(Annotate(deps_.store->PutBackup(up), "uploading the backup"));
+    if (stats_ != nullptr) {
+      auto size = [](const std::filesystem::path& p) -> int64_t {
+        std::error_code ec;
+        const auto n = std::filesystem::file_size(p, ec);
+        return ec ? 0 : static_cast<int64_t>(n);
+      };
+      const int64_t tar_bytes = size(tarball);
+      stats_->tarball_bytes = tar_bytes;
+      stats_->bytes_uploaded = tar_bytes + (log.ok() ? size(logfile) : 0) +
+                               static_cast<int64_t>(up.metadata_json.size() + resource_list_gz.size() +
+                                                    results_text_gz.size() + snapshots_gz.size() +
+                                                    volume_infos_gz.size() + item_operations_gz.size());
+    }
+    return absl::OkStatus();
   }
 
   const BackupperDeps& deps_;
@@ -271,6 +291,7 @@ class BackupRun {
   const ProgressFn& progress_;
   const CancellationToken& cancel_;
   Clock& clock_;
+  BackupRunStats* stats_;
 };
 
 }  // namespace
@@ -278,7 +299,8 @@ class BackupRun {
 Backupper::Backupper(BackupperDeps deps, BackupperOptions options)
     : deps_(std::move(deps)), options_(std::move(options)) {}
 
-api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const CancellationToken& cancel) {
+api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const CancellationToken& cancel,
+                           BackupRunStats* stats) {
   Clock& clock = deps_.clock != nullptr ? *deps_.clock : RealClock();
   if (std::vector<std::string> problems = api::ValidateBackupSpec(b.spec); !problems.empty()) {
     b.status.phase = api::BackupPhase::kFailedValidation;
@@ -303,7 +325,7 @@ api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const Canc
   if (*exists) {
     return Finish(std::move(b), api::BackupPhase::kFailed, "backup already exists in object storage", clock);
   }
-  Status s = BackupRun(deps_, options_, b, progress, cancel, clock).Execute();
+  Status s = BackupRun(deps_, options_, b, progress, cancel, clock, stats).Execute();
   if (!s.ok()) {
     LB_LOG_ERROR("backup {}/{} failed: {}", b.metadata.namespace_, b.metadata.name, s.ToString());
     b.status.progress.reset();

@@ -60,6 +60,12 @@ struct BackupperDeps {
 // controller can patch it; at most about once a second plus once per phase change.
 using ProgressFn = std::function<void(const api::Backup&)>;
 
+// What a run uploaded, for the server's metrics (set only when the upload succeeded).
+struct BackupRunStats {
+  int64_t tarball_bytes = -1;   // size of <name>.tar.gz
+  int64_t bytes_uploaded = 0;   // every byte of every file of the backup
+};
+
 class Backupper {
  public:
   Backupper(BackupperDeps deps, BackupperOptions options = {});
@@ -68,8 +74,9 @@ class Backupper {
   // status.validationErrors), Failed (status.failureReason says why: an unreachable bucket, a
   // backup of that name already in it, a cancelled run), PartiallyFailed (per-item errors, see
   // the results file) or Completed. Nothing is uploaded unless the archive is complete.
+  // `stats` (optional) receives the uploaded sizes.
   api::Backup Run(api::Backup backup, const ProgressFn& progress = nullptr,
-                  const CancellationToken& cancel = {});
+                  const CancellationToken& cancel = {}, BackupRunStats* stats = nullptr);
 
  private:
   BackupperDeps deps_;
