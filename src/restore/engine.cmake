@@ -9,3 +9,6 @@ lifeboat_cc_library(NAME restore
        restore_hooks OpenSSL::Crypto Threads::Threads)
 lifeboat_cc_test(NAME restore_engine_unit_test SRCS ${CMAKE_CURRENT_LIST_DIR}/engine_unit_test.cc
   DEPS restore LABELS unit)
+# RestorerOptions::resume against kubesim (an interrupted restore run again).
+lifeboat_cc_test(NAME restore_resume_test SRCS ${CMAKE_CURRENT_LIST_DIR}/resume_test.cc
+  DEPS restore storage_testing kube_testing LABELS integration TIMEOUT 300)

@@ -15,6 +15,9 @@ namespace lifeboat::restore {
 namespace json = boost::json;
 namespace {
 
+// Attempts of one create that fails with a server error (5xx, a dropped connection).
+constexpr int kCreateAttempts = 5;
+
 bool IsCompletedWorkload(const std::string& gr, const json::value& item) {
   if (gr == "pods") {
     std::string phase = JsonString(item, {"status", "phase"}).value_or("");
@@ -33,6 +36,13 @@ std::string ResourceId(const std::string& gr, const std::string& ns, const std::
 }
 
 std::string Message(const Status& s) { return std::string(s.message()); }
+
+// Resuming: `live` carries the velero.io/restore-name label of `restore` (AddRestoreLabels).
+bool RestoredBy(const json::value& live, const std::string& restore) {
+  const auto labels = kube::ObjectLabels(live);
+  auto it = labels.find("velero.io/restore-name");
+  return it != labels.end() && it->second == LabelSafe(restore);
+}
 
 }  // namespace
 
@@ -154,11 +164,41 @@ void RestoreRun::RestoreItem(const ItemRef& ref, bool additional) {
   log_.Info("Attempting to restore " + std::string(kube::ObjectKind(obj)) + ": " + ref.name, f);
   kube::WriteOptions write;
   write.cancel = cancel_;
+  // A create that failed with a server error (5xx, a dropped connection) may or may not have
+  // happened: it is sent again a few times, and an "already exists" answer after that is
+  // checked for this restore's label below, like a resumed restore's.
   auto created = deps_.client->Create(res->gvr(), target_ns, obj, write);
+  bool retried = false;
+  for (int attempt = 1; attempt < kCreateAttempts && !created.ok() &&
+                        absl::IsUnavailable(created.status()) && !cancel_.IsCancelled();
+       ++attempt) {
+    if (cancel_.WaitFor(std::chrono::milliseconds(100 << attempt))) break;
+    retried = true;
+    created = deps_.client->Create(res->gvr(), target_ns, obj, write);
+  }
   if (!created.ok() && ref.gr == "services" &&
       Message(created.status()).find("provided port is already allocated") != std::string::npos &&
       deps_.client->Get(res->gvr(), target_ns, ref.name).ok()) {
     created = absl::AlreadyExistsError("the service exists");
+  }
+  if (!created.ok() && (options_.resume || retried) && absl::IsAlreadyExists(created.status())) {
+    // Resuming (or after a retried create): what this restore created before is its own, not
+    // a conflict.
+    auto live = deps_.client->Get(res->gvr(), target_ns, std::string(kube::ObjectName(obj)));
+    if (live.ok() && RestoredBy(*live, restore_.metadata.name)) {
+      log_.Info(std::string(kube::ObjectKind(obj)) + " " + std::string(kube::ObjectName(obj)) +
+                    " was restored by this restore before it was interrupted",
+                f);
+      Record(*live, target_ns, "created");
+      items_restored_.fetch_add(1);
+      RestoreStatusAndManagedFields(*res, target_ns, std::move(*live), status, original, f);
+      if (ref.gr == kCrdResource) {
+        if (Status s = WaitForCrdEstablished(ref.name); !s.ok()) {
+          log_.Error("error restoring " + ResourceId(ref.gr, "", ref.name), f, s);
+        }
+      }
+      return;
+    }
   }
   if (!created.ok()) {
     if (absl::IsAlreadyExists(created.status())) {

@@ -10,6 +10,7 @@
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
+#include "src/restore/object_util.h"
 #include "src/restore/priorities.h"
 #include "src/restore/resource_modifiers.h"
 #include "src/restore/restore_run.h"
@@ -193,6 +194,10 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
                          engine::LogKind::kRestore);
   log.Info("starting restore of backup " + backup.metadata.namespace_ + "/" +
            backup.metadata.name + " (" + options_.server_version + ")");
+  if (options_.resume) {
+    log.Info("resuming an interrupted restore: existing items labelled velero.io/restore-name=" +
+             LabelSafe(r.metadata.name) + " count as restored");
+  }
 
   std::unique_ptr<RestoreRun> run;
   std::string failure = [&]() -> std::string {

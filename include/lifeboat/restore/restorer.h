@@ -59,6 +59,14 @@ struct RestorerOptions {
   std::string velero_namespace = "velero";  // plugin ConfigMaps, resource-modifier ConfigMaps
   std::string server_version = "lifeboat";
   archive::ReaderLimits archive_limits;
+  // Set when running a restore again after it was interrupted (a server restart, a new leader):
+  // an item that already exists in the cluster AND carries the label
+  // velero.io/restore-name=<this restore's name> (label-safe) was created by the interrupted
+  // run, so it counts as restored by this one — listed as "created", counted in
+  // status.progress, its status restored if asked — with no warning and no "already exists"
+  // handling. Everything else behaves as in a first run. Limits: exec hooks of pods created by
+  // the interrupted run do not run again; a PV renamed to velero-clone-<uuid> is renamed anew.
+  bool resume = false;
 };
 
 // A VolumeSnapshotLocation the backup's native snapshots were taken through.
