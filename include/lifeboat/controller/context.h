@@ -1,0 +1,47 @@
+#pragma once
+
+// What every reconciler of `lifeboat server` is given: the cluster, the server's namespace, the
+// location stores, the metrics, the clock and the server's options. Borrowed pointers; the
+// server owns them and outlives its controllers.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "lifeboat/common/clock.h"
+#include "lifeboat/common/velero_metrics.h"
+#include "lifeboat/controller/locations.h"
+#include "lifeboat/kube/discovery.h"
+#include "lifeboat/kube/dynamic_client.h"
+#include "lifeboat/kube/pod_exec.h"
+
+namespace lifeboat::controller {
+
+struct ServerOptions {
+  std::string ns = "velero";                 // --namespace
+  std::string identity;                      // this server process (leader election identity)
+  std::string server_version = "lifeboat";   // reported by ServerStatusRequests and logs
+  // --default-backup-storage-location: used by backups that name no location, and marked
+  // spec.default when no location is.
+  std::string default_backup_storage_location = "default";
+  std::chrono::milliseconds default_backup_ttl{std::chrono::hours(720)};     // --default-backup-ttl
+  std::chrono::milliseconds store_validation_frequency{std::chrono::minutes(1)};  // BSL default
+  std::chrono::milliseconds backup_sync_period{std::chrono::minutes(1)};     // --backup-sync-period
+  std::chrono::milliseconds gc_frequency{std::chrono::hours(1)};             // --garbage-collection-frequency
+  std::chrono::milliseconds download_request_ttl{std::chrono::minutes(10)};  // signed URL lifetime
+  std::filesystem::path temp_dir = std::filesystem::temp_directory_path();
+  int concurrent_backups = 1;  // backups run at once (their namespaces must not overlap)
+  int concurrent_restores = 1;
+};
+
+struct ServerContext {
+  kube::DynamicClient* client = nullptr;
+  kube::Discovery* discovery = nullptr;
+  kube::PodExecutor* exec = nullptr;  // null: hooks fail
+  LocationStores* stores = nullptr;
+  metrics::ServerMetrics* metrics = nullptr;
+  Clock* clock = nullptr;  // never null once the server built it
+  ServerOptions options;
+};
+
+}  // namespace lifeboat::controller
