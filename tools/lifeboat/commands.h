@@ -9,5 +9,6 @@ namespace lifeboat::cli {
 
 void AddBackupCommands(CLI::App& app, int* exit_code);
 void AddRestoreCommands(CLI::App& app, int* exit_code);
+void AddServerCommand(CLI::App& app, int* exit_code);
 
 }  // namespace lifeboat::cli

@@ -1,6 +1,7 @@
-// lifeboat: one binary. For now `lifeboat backup run` and `lifeboat restore run`, which run the
-// engines in-process (no server needed) between a kubeconfig's cluster and a local-directory
-// bucket. The server and the Velero-style client commands come with their issues.
+// lifeboat: one binary. `lifeboat install` / `uninstall` set a cluster up (docs/install.md),
+// `lifeboat server` runs the controllers (docs/server.md); `lifeboat backup run` and
+// `lifeboat restore run` run the engines in-process (no server needed) between a kubeconfig's
+// cluster and a local-directory bucket. The Velero-style client commands come with their issue.
 
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "lifeboat/common/log.h"
 #include "tools/lifeboat/commands.h"
+#include "tools/lifeboat/install_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"lifeboat: Kubernetes backup and restore, speaking Velero's API and formats"};
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   int exit_code = 2;
   lifeboat::cli::AddBackupCommands(app, &exit_code);
   lifeboat::cli::AddRestoreCommands(app, &exit_code);
+  lifeboat::cli::AddServerCommand(app, &exit_code);
+  lifeboat::cli::AddInstallCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
