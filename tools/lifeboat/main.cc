@@ -17,8 +17,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text or json (one JSON object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   app.parse_complete_callback([&] {
-    if (auto s = lifeboat::log::Init(log_level); !s.ok()) {
+    if (auto s = lifeboat::log::Init(log_level, log_format); !s.ok()) {
       std::fprintf(stderr, "lifeboat: %s\n", std::string(s.message()).c_str());
       std::exit(2);
     }
