@@ -22,6 +22,7 @@ Each CASE starts what it needs on loopback ports and removes it afterwards:
   faults              API-server 429/500 bursts, dropped watches and bucket 503s (a proxy in
                       front of Azurite) do not fail a backup and a restore that can succeed
 """
+import atexit
 import base64
 import datetime
 import gzip
@@ -60,6 +61,26 @@ AZURITE = os.environ.get(
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 NS = "velero"
+
+
+# Every process started here, stopped at exit whatever happens (a failed setup included).
+PROCESSES = []
+
+
+def stop_all():
+    for p in PROCESSES:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(stop_all)
+
+
+def spawn(*args, **kwargs):
+    p = subprocess.Popen(*args, **kwargs)
+    PROCESSES.append(p)
+    return p
 
 
 def log(msg):
@@ -108,7 +129,7 @@ class Kubesim:
         if os.path.exists(self.kubeconfig):
             os.remove(self.kubeconfig)
         self.log = open(os.path.join(self.dir, "kubesim.log"), "ab")
-        self.proc = subprocess.Popen([KUBESIM, "--data-dir", os.path.join(self.dir, "data"),
+        self.proc = spawn([KUBESIM, "--data-dir", os.path.join(self.dir, "data"),
                                       "--listen", "127.0.0.1:0", "--write-kubeconfig", self.kubeconfig,
                                       "--log-level", "warn", *flags],
                                      stdout=subprocess.DEVNULL, stderr=self.log)
@@ -204,7 +225,7 @@ class Server:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [LIFEBOAT, "--log-level", "info", "server", "--kubeconfig", self.kubesim.kubeconfig,
              "--namespace", NS, "--metrics-address", "127.0.0.1:%d" % self.metrics_port,
              "--store-validation-frequency", "1s", "--backup-sync-period", "1s",
@@ -490,7 +511,7 @@ class Azurite:
 
     def start(self):
         self.log = open(os.path.join(self.dir, "azurite.log"), "ab")
-        self.proc = subprocess.Popen([AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+        self.proc = spawn([AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
                                       "--location", self.dir, "--silent", "--disableTelemetry"],
                                      stdout=self.log, stderr=self.log)
         def up():
