@@ -27,7 +27,8 @@ int64_t RoundToSeconds(std::chrono::system_clock::time_point t) {
 class TarGzWriter : public ArchiveWriter {
  public:
   TarGzWriter(ByteSink* sink, WriterOptions options, int64_t mtime)
-      : options_(options), mtime_(mtime), pool_(sink, options.level, options.threads) {
+      : options_(options), mtime_(mtime), pool_(sink, options.level, options.threads),
+        entries_(options.prior_entries), uncompressed_(options.prior_uncompressed_bytes) {
     pending_.reserve(options_.member_bytes);
   }
 
@@ -55,6 +56,17 @@ class TarGzWriter : public ArchiveWriter {
     // Two zero blocks end the archive; Go's writer adds no further record padding.
     LIFEBOAT_RETURN_IF_ERROR(Append(std::string(2 * tar::kBlockSize, '\0')));
     if (!pending_.empty()) LIFEBOAT_RETURN_IF_ERROR(Broken(pool_.Submit(std::move(pending_))));
+    return Broken(pool_.Finish());
+  }
+
+  Status Checkpoint() override {
+    LIFEBOAT_RETURN_IF_ERROR(Usable());
+    if (!pending_.empty()) {
+      std::string piece = std::move(pending_);
+      pending_ = std::string();
+      pending_.reserve(options_.member_bytes);
+      LIFEBOAT_RETURN_IF_ERROR(Broken(pool_.Submit(std::move(piece))));
+    }
     return Broken(pool_.Finish());
   }
 
@@ -98,8 +110,8 @@ class TarGzWriter : public ArchiveWriter {
   int64_t mtime_;
   GzipMemberPool pool_;
   std::string pending_;
-  int64_t entries_ = 0;
-  int64_t uncompressed_ = 0;
+  int64_t entries_;
+  int64_t uncompressed_;
   bool finished_ = false;
   Status broken_;
 };
@@ -119,6 +131,10 @@ StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(ByteSink* sink,
   if (options.member_bytes < tar::kBlockSize || options.member_bytes > kMaxMemberBytes) {
     return absl::InvalidArgumentError(
         Cat("gzip member size must be 512 bytes..1 GiB, got ", options.member_bytes));
+  }
+  if (options.prior_entries < 0 || options.prior_uncompressed_bytes < 0 ||
+      options.prior_uncompressed_bytes % tar::kBlockSize != 0) {
+    return absl::InvalidArgumentError("archive prefix counts must be >= 0 and block-aligned");
   }
   int64_t mtime = RoundToSeconds(options.mtime);
   if (mtime < 0 || mtime > kMaxOctal11) {

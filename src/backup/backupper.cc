@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <set>
 
 #include "lifeboat/api/time.h"
 #include "lifeboat/api/validation.h"
@@ -17,6 +20,7 @@
 #include "src/backup/filters.h"
 #include "src/backup/hooks.h"
 #include "src/backup/item_backupper.h"
+#include "src/backup/journal.h"
 #include "src/backup/ordered_lister.h"
 #include "src/backup/resource_order.h"
 
@@ -66,29 +70,61 @@ api::Backup Finish(api::Backup b, api::BackupPhase phase, std::string reason, Cl
   return b;
 }
 
+// A usable checkpoint to resume from (already checked against the backup and its files).
+struct Resumable {
+  Checkpoint checkpoint;
+  ItemBackupper::State items;
+};
+
+// The journal's checkpoint, when the backup can go on from it; otherwise why not.
+StatusOr<Resumable> LoadResumable(const std::filesystem::path& dir, const api::Backup& b) {
+  LIFEBOAT_ASSIGN_OR_RETURN(Checkpoint cp, LoadCheckpoint(dir));
+  if (cp.uid != b.metadata.uid) {
+    return absl::FailedPreconditionError("the checkpoint belongs to backup uid " + cp.uid);
+  }
+  if (cp.spec_hash != SpecHash(b.spec)) {
+    return absl::FailedPreconditionError("the backup's spec changed since the checkpoint");
+  }
+  using Need = std::pair<const char*, int64_t>;
+  for (const auto& [file, need] :
+       {Need{kJournalArchive, cp.archive_bytes}, Need{kJournalLog, cp.log_bytes}}) {
+    std::error_code ec;
+    const auto have = std::filesystem::file_size(dir / file, ec);
+    if (ec || static_cast<int64_t>(have) < need) {
+      return absl::DataLossError(std::string(file) +
+                                 " is missing or shorter than the checkpoint says");
+    }
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(ItemBackupper::State items, ItemBackupper::ParseState(cp.items));
+  cp.items = {};
+  return Resumable{std::move(cp), std::move(items)};
+}
+
 // Everything one run needs, so the steps below stay small.
 class BackupRun {
  public:
   BackupRun(const BackupperDeps& deps, const BackupperOptions& options, api::Backup& backup,
       const ProgressFn& progress, const CancellationToken& cancel, Clock& clock,
-      BackupRunStats* stats)
+      BackupRunStats* stats, std::filesystem::path journal, std::optional<Resumable> from,
+      std::string not_resumed)
       : deps_(deps), options_(options), b_(backup), progress_(progress), cancel_(cancel),
-        clock_(clock), stats_(stats) {}
+        clock_(clock), stats_(stats), journal_(std::move(journal)), from_(std::move(from)),
+        not_resumed_(std::move(not_resumed)) {}
 
   // The whole backup; a returned error fails it (phase Failed with the message).
   Status Execute() {
-    LIFEBOAT_ASSIGN_OR_RETURN(TempFile tarball, TempFile::Create(options_.temp_dir, "lifeboat-" + b_.metadata.name + "-tar"));
-    LIFEBOAT_ASSIGN_OR_RETURN(TempFile logfile, TempFile::Create(options_.temp_dir, "lifeboat-" + b_.metadata.name + "-log"));
-    LIFEBOAT_ASSIGN_OR_RETURN(auto log_sink, AtomicFileSink(logfile.path(), 0600));
-    BackupLog log(log_sink.get(), b_.metadata.namespace_ + "/" + b_.metadata.name, &clock_);
-    log.Info("Setting up backup temp file and log, starting backup (" + options_.server_version + ")");
-    LIFEBOAT_ASSIGN_OR_RETURN(auto tar_sink, AtomicFileSink(tarball.path(), 0600));
-    archive::WriterOptions wo;
-    wo.threads = options_.archive_threads;
-    wo.level = options_.archive_level;
-    wo.mtime = clock_.Now();
-    LIFEBOAT_ASSIGN_OR_RETURN(auto writer, archive::ArchiveWriter::Create(tar_sink.get(), wo));
-    LIFEBOAT_RETURN_IF_ERROR(writer->Add(archive::VersionPath(), std::string(archive::kFormatVersion) + "\n"));
+    Files files;
+    LIFEBOAT_RETURN_IF_ERROR(OpenFiles(files));
+    ByteSink* tar_out = files.tar_out;
+    BackupLog log(files.log_out, b_.metadata.namespace_ + "/" + b_.metadata.name, &clock_);
+    archive::WriterOptions wo = Start(log);
+    LIFEBOAT_ASSIGN_OR_RETURN(auto writer, archive::ArchiveWriter::Create(tar_out, wo));
+    if (!from_) {
+      LIFEBOAT_RETURN_IF_ERROR(writer->Add(archive::VersionPath(), std::string(archive::kFormatVersion) + "\n"));
+    }
+    mtime_ = std::chrono::duration_cast<std::chrono::seconds>(wo.mtime.time_since_epoch()).count();
+    last_checkpoint_ = clock_.Now();
+    checkpointed_entries_ = writer->entries();
 
     LIFEBOAT_ASSIGN_OR_RETURN(std::vector<boost::json::value> namespaces, ListNamespaces());
     std::vector<std::string> excluded_by_label;
@@ -101,11 +137,20 @@ class BackupRun {
     BackupFilters filters(b_.spec, *deps_.discovery, excluded_by_label);
     HookRunner hooks(&b_.spec, deps_.exec, &log, cancel_);
     ItemBackupper items(deps_, b_, filters, *writer, log, hooks, cancel_);
+    if (from_) {
+      hooks.RestoreCounts(from_->checkpoint.hooks_attempted, from_->checkpoint.hooks_failed);
+      items.RestoreState(std::move(from_->items));
+      from_->checkpoint = {};  // the state now lives in `items`, `log` and `hooks`
+    }
+    writer_ = writer.get();
+    log_ = &log;
+    hooks_ = &hooks;
+    items_ = &items;
     LIFEBOAT_RETURN_IF_ERROR(Collect(filters, namespaces, items, log));
     LIFEBOAT_RETURN_IF_ERROR(BackupNamespaces(filters, namespaces, items, log));
     if (!filters.CrdsNamedExplicitly()) LIFEBOAT_RETURN_IF_ERROR(BackupCrds(items));
     LIFEBOAT_RETURN_IF_ERROR(writer->Finish());
-    LIFEBOAT_RETURN_IF_ERROR(tar_sink->Close());
+    LIFEBOAT_RETURN_IF_ERROR(tar_out->Close());
 
     const ItemCounts& c = items.counts();
     b_.status.progress = api::BackupProgress{c.items, c.items};
@@ -121,10 +166,77 @@ class BackupRun {
     boost::json::object results = log.ResultsJson();
     // The log is closed before the upload, so it cannot tell about the upload itself.
     (void)log.Close();
-    return Upload(tarball.path(), logfile.path(), items, results);
+    return Upload(files.tarball, files.logfile, items, results);
   }
 
  private:
+  // Where the archive and log are written: temporary files, or the journal's files (truncated
+  // to the checkpoint when resuming).
+  struct Files {
+    std::optional<TempFile> tarball_tmp, logfile_tmp;
+    std::unique_ptr<ByteSink> tar_sink, log_sink;
+    std::filesystem::path tarball, logfile;
+    ByteSink* tar_out = nullptr;
+    ByteSink* log_out = nullptr;
+  };
+
+  Status OpenFiles(Files& f) {
+    if (journal_.empty()) {
+      const std::string stem = "lifeboat-" + b_.metadata.name;
+      LIFEBOAT_ASSIGN_OR_RETURN(TempFile t, TempFile::Create(options_.temp_dir, stem + "-tar"));
+      LIFEBOAT_ASSIGN_OR_RETURN(TempFile l, TempFile::Create(options_.temp_dir, stem + "-log"));
+      f.tarball_tmp.emplace(std::move(t));
+      f.logfile_tmp.emplace(std::move(l));
+      f.tarball = f.tarball_tmp->path();
+      f.logfile = f.logfile_tmp->path();
+      LIFEBOAT_ASSIGN_OR_RETURN(f.log_sink, AtomicFileSink(f.logfile, 0600));
+      LIFEBOAT_ASSIGN_OR_RETURN(f.tar_sink, AtomicFileSink(f.tarball, 0600));
+      f.tar_out = f.tar_sink.get();
+      f.log_out = f.log_sink.get();
+      return absl::OkStatus();
+    }
+    LIFEBOAT_RETURN_IF_ERROR(CreateJournalDir(journal_));
+    f.tarball = journal_ / kJournalArchive;
+    f.logfile = journal_ / kJournalLog;
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        tar_file_, JournalFile::Open(f.tarball, from_ ? from_->checkpoint.archive_bytes : 0));
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        log_file_, JournalFile::Open(f.logfile, from_ ? from_->checkpoint.log_bytes : 0));
+    f.tar_out = tar_file_.get();
+    f.log_out = log_file_.get();
+    return absl::OkStatus();
+  }
+
+  // The log's first lines (and, when resuming, its restored results) and the archive writer's
+  // options: a resumed archive goes on with the first run's mtime and counts.
+  archive::WriterOptions Start(BackupLog& log) {
+    archive::WriterOptions wo;
+    wo.threads = options_.archive_threads;
+    wo.level = options_.archive_level;
+    wo.mtime = clock_.Now();
+    if (from_) {
+      const Checkpoint& cp = from_->checkpoint;
+      log.RestoreResults(cp.warnings, cp.errors);
+      log.Info("Resuming the backup from checkpoint " + std::to_string(cp.sequence) + " after " +
+               std::to_string(from_->items.counts.items) + " items (" +
+               options_.server_version + ")");
+      wo.mtime = std::chrono::system_clock::time_point(std::chrono::seconds(cp.archive_mtime));
+      wo.prior_entries = cp.archive_entries;
+      wo.prior_uncompressed_bytes = cp.archive_tar_bytes;
+      sequence_ = cp.sequence;
+      completed_.insert(cp.completed_tasks.begin(), cp.completed_tasks.end());
+      discovery_warned_ = cp.discovery_warnings;
+    } else {
+      log.Info("Setting up backup temp file and log, starting backup (" +
+               options_.server_version + ")");
+      if (!not_resumed_.empty()) {
+        log.Info("Starting the interrupted backup again from the beginning: no usable "
+                 "checkpoint (" + not_resumed_ + ")");
+      }
+    }
+    return wo;
+  }
+
   StatusOr<std::vector<boost::json::value>> ListNamespaces() {
     std::vector<boost::json::value> out;
     kube::ListAllOptions lo;
@@ -170,19 +282,31 @@ class BackupRun {
     LIFEBOAT_ASSIGN_OR_RETURN(auto groups, deps_.discovery->Groups());
     LIFEBOAT_ASSIGN_OR_RETURN(auto all, deps_.discovery->Resources());
     for (const auto& f : deps_.discovery->failures()) {
+      // After a resume, a group already reported before the checkpoint is not counted twice.
+      if (std::find(discovery_warned_.begin(), discovery_warned_.end(), f.group_version) !=
+          discovery_warned_.end()) {
+        continue;
+      }
+      discovery_warned_.push_back(f.group_version);
       log.Warn("Skipping API group " + f.group_version + " that failed discovery: " +
                std::string(f.status.message()));
     }
     std::vector<kube::ApiResource> order = BackupOrder(groups, all);
     std::vector<ListTask> tasks = Tasks(filters, namespaces, order);
+    // Tasks finished before the checkpoint are not listed again (a partly done one is: its
+    // items already written are skipped by ItemBackupper).
+    std::erase_if(tasks, [&](const ListTask& t) { return completed_.count(KeyOf(t)) > 0; });
+    size_t done = 0;  // tasks[0, done) are finished
     auto last_progress = clock_.Now();
     OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
     // Items are serialized (Go's json.Marshal form) on the listing threads; the writer thread
     // re-serializes only items an action changed.
     lo.prepare = [](const boost::json::value& item) { return CanonicalJson(item); };
-    return ListInOrder(
+    Status listed = ListInOrder(
         *deps_.client, tasks, lo,
         [&](size_t i, Page& page, const Status& error) -> Status {
+          for (; done < i; ++done) completed_.insert(KeyOf(tasks[done]));
+          LIFEBOAT_RETURN_IF_ERROR(MaybeCheckpoint(/*force=*/false));
           const ListTask& t = tasks[i];
           if (!error.ok()) {
             log.Error("Error listing items", {GroupResource(t.resource), t.ns, ""}, error);
@@ -203,6 +327,48 @@ class BackupRun {
           return absl::OkStatus();
         },
         cancel_);
+    if (!listed.ok()) return listed;
+    for (; done < tasks.size(); ++done) completed_.insert(KeyOf(tasks[done]));
+    return MaybeCheckpoint(/*force=*/true);
+  }
+
+  // Crash safety: at a page boundary on this (the writer) thread, once checkpoint_interval has
+  // passed since the last checkpoint and something was written since (or when forced), makes
+  // the archive and log durable and records them in checkpoint.json.
+  Status MaybeCheckpoint(bool force) {
+    if (journal_.empty()) return absl::OkStatus();
+    if (!force && (clock_.Now() - last_checkpoint_ < options_.checkpoint_interval ||
+                   writer_->entries() == checkpointed_entries_)) {
+      return absl::OkStatus();
+    }
+    LIFEBOAT_RETURN_IF_ERROR(writer_->Checkpoint());
+    LIFEBOAT_RETURN_IF_ERROR(log_->Checkpoint());
+    LIFEBOAT_RETURN_IF_ERROR(tar_file_->Sync());
+    LIFEBOAT_RETURN_IF_ERROR(log_file_->Sync());
+    Checkpoint c;
+    c.uid = b_.metadata.uid;
+    c.spec_hash = SpecHash(b_.spec);
+    c.start_timestamp = b_.status.start_timestamp.value_or("");
+    c.expiration = b_.status.expiration.value_or("");
+    c.archive_mtime = mtime_;
+    c.archive_bytes = tar_file_->size();
+    c.archive_entries = writer_->entries();
+    c.archive_tar_bytes = writer_->uncompressed_bytes();
+    c.log_bytes = log_file_->size();
+    c.sequence = ++sequence_;
+    c.completed_tasks.assign(completed_.begin(), completed_.end());
+    c.discovery_warnings = discovery_warned_;
+    c.items = items_->SaveState();
+    c.hooks_attempted = hooks_->attempted();
+    c.hooks_failed = hooks_->failed();
+    c.warnings = log_->warning_results();
+    c.errors = log_->error_results();
+    LIFEBOAT_RETURN_IF_ERROR(SaveCheckpoint(journal_, c));
+    last_checkpoint_ = clock_.Now();
+    checkpointed_entries_ = c.archive_entries;
+    if (stats_ != nullptr) ++stats_->checkpoints;
+    if (options_.on_checkpoint) options_.on_checkpoint(items_->counts().items);
+    return absl::OkStatus();
   }
 
   // Namespace objects: those holding a backed-up item, and (without selectors, or when
@@ -292,6 +458,21 @@ class BackupRun {
   const CancellationToken& cancel_;
   Clock& clock_;
   BackupRunStats* stats_;
+  // The journal (empty: none) and the checkpoint this run resumes from (if any).
+  std::filesystem::path journal_;
+  std::optional<Resumable> from_;
+  std::string not_resumed_;
+  std::unique_ptr<JournalFile> tar_file_, log_file_;
+  archive::ArchiveWriter* writer_ = nullptr;
+  BackupLog* log_ = nullptr;
+  HookRunner* hooks_ = nullptr;
+  ItemBackupper* items_ = nullptr;
+  std::set<TaskKey> completed_;
+  std::vector<std::string> discovery_warned_;
+  Clock::TimePoint last_checkpoint_{};
+  int64_t checkpointed_entries_ = 0;
+  int64_t sequence_ = 0;
+  int64_t mtime_ = 0;
 };
 
 }  // namespace
@@ -299,23 +480,28 @@ class BackupRun {
 Backupper::Backupper(BackupperDeps deps, BackupperOptions options)
     : deps_(std::move(deps)), options_(std::move(options)) {}
 
-api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const CancellationToken& cancel,
-                           BackupRunStats* stats) {
-  Clock& clock = deps_.clock != nullptr ? *deps_.clock : RealClock();
-  if (std::vector<std::string> problems = api::ValidateBackupSpec(b.spec); !problems.empty()) {
-    b.status.phase = api::BackupPhase::kFailedValidation;
-    b.status.validation_errors = std::move(problems);
-    return b;
-  }
-  ApplyDefaults(b);
+namespace {
+
+// Backupper::Run once the journal is settled: the status fields, the bucket check, the run.
+api::Backup RunWithJournal(const BackupperDeps& deps, const BackupperOptions& options,
+                           api::Backup b, const ProgressFn& progress,
+                           const CancellationToken& cancel, BackupRunStats* stats, Clock& clock,
+                           const std::filesystem::path& journal, std::optional<Resumable> from,
+                           std::string not_resumed) {
   const auto start = clock.Now();
   b.status.version = 1;
   b.status.format_version = std::string(api::kBackupFormatVersion);
   b.status.start_timestamp = api::FormatRfc3339(start);
   b.status.expiration = api::FormatRfc3339(start + std::chrono::duration_cast<std::chrono::seconds>(b.spec.ttl));
+  if (from) {
+    // The backup goes on: it keeps the first run's start (and so its expiration).
+    b.status.start_timestamp = from->checkpoint.start_timestamp;
+    b.status.expiration = from->checkpoint.expiration;
+    b.status.progress = api::BackupProgress{from->items.counts.items, from->items.counts.items};
+  }
   b.status.phase = api::BackupPhase::kInProgress;
   if (progress) progress(b);
-  auto exists = deps_.store->BackupExists(b.metadata.name);
+  auto exists = deps.store->BackupExists(b.metadata.name);
   if (!exists.ok()) {
     return Finish(std::move(b), api::BackupPhase::kFailed,
                   "error checking if backup already exists in object storage: " +
@@ -325,7 +511,9 @@ api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const Canc
   if (*exists) {
     return Finish(std::move(b), api::BackupPhase::kFailed, "backup already exists in object storage", clock);
   }
-  Status s = BackupRun(deps_, options_, b, progress, cancel, clock, stats).Execute();
+  Status s = BackupRun(deps, options, b, progress, cancel, clock, stats, journal, std::move(from),
+                       std::move(not_resumed))
+                 .Execute();
   if (!s.ok()) {
     LB_LOG_ERROR("backup {}/{} failed: {}", b.metadata.namespace_, b.metadata.name, s.ToString());
     b.status.progress.reset();
@@ -336,6 +524,62 @@ api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const Canc
               b.status.progress ? b.status.progress->items_backed_up : 0, b.status.warnings,
               b.status.errors);
   return b;
+}
+
+}  // namespace
+
+void DiscardBackupJournal(const std::filesystem::path& journal_dir, const std::string& uid) {
+  if (journal_dir.empty() || uid.empty()) return;
+  RemoveJournal(JournalDir(journal_dir, uid));
+}
+
+api::Backup Backupper::Run(api::Backup b, const ProgressFn& progress, const CancellationToken& cancel,
+                           BackupRunStats* stats, bool resume) {
+  Clock& clock = deps_.clock != nullptr ? *deps_.clock : RealClock();
+  if (std::vector<std::string> problems = api::ValidateBackupSpec(b.spec); !problems.empty()) {
+    b.status.phase = api::BackupPhase::kFailedValidation;
+    b.status.validation_errors = std::move(problems);
+    return b;
+  }
+  ApplyDefaults(b);
+  std::filesystem::path journal;
+  std::optional<Resumable> from;
+  std::string not_resumed;
+  if (!options_.journal_dir.empty() && !b.metadata.uid.empty()) {
+    journal = JournalDir(options_.journal_dir, b.metadata.uid);
+    if (resume) {
+      auto loaded = LoadResumable(journal, b);
+      if (loaded.ok()) {
+        from = std::move(*loaded);
+      } else {
+        not_resumed = std::string(loaded.status().message());
+      }
+    }
+    if (!from) RemoveJournal(journal);
+  } else if (resume) {
+    not_resumed = options_.journal_dir.empty() ? "no journal directory" : "the backup has no uid";
+  }
+  if (stats != nullptr) {
+    stats->resumed = from.has_value();
+    stats->resumed_from_items = from ? from->items.counts.items : 0;
+    stats->not_resumed_reason = not_resumed;
+  }
+  if (resume) {
+    if (from) {
+      LB_LOG_INFO("backup {}/{}: resuming from its checkpoint after {} items (checkpoint {})",
+                  b.metadata.namespace_, b.metadata.name, from->items.counts.items,
+                  from->checkpoint.sequence);
+    } else {
+      LB_LOG_INFO("backup {}/{}: running from the beginning (no usable checkpoint: {})",
+                  b.metadata.namespace_, b.metadata.name, not_resumed);
+    }
+  }
+  api::Backup out = RunWithJournal(deps_, options_, std::move(b), progress, cancel, stats, clock,
+                                   journal, std::move(from), std::move(not_resumed));
+  const bool keep = options_.keep_journal_on_cancel && cancel.IsCancelled() &&
+                    out.status.phase == api::BackupPhase::kFailed;
+  if (!journal.empty() && !keep) RemoveJournal(journal);
+  return out;
 }
 
 }  // namespace lifeboat::backup

@@ -54,6 +54,11 @@ class HookRunner {
 
   int64_t attempted() const { return attempted_.load(); }
   int64_t failed() const { return failed_.load(); }
+  // The counts of the hooks run before a checkpoint, when a backup resumes from it.
+  void RestoreCounts(int64_t attempted, int64_t failed) {
+    attempted_ = attempted;
+    failed_ = failed;
+  }
 
  private:
   // One hook to run and where it came from: Velero's hookName (the spec entry's name or

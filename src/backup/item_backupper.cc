@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "lifeboat/api/label_selector.h"
 #include "lifeboat/archive/layout.h"
@@ -37,7 +38,146 @@ void RemoveAnnotation(boost::json::value& item, std::string_view key) {
   if (ann->as_object().empty()) md->as_object().erase("annotations");
 }
 
+// A string array of `state[key]`, or DataLoss.
+StatusOr<std::vector<std::string>> Strings(const boost::json::object& state, std::string_view key) {
+  const boost::json::value* v = state.if_contains(key);
+  if (v == nullptr || !v->is_array()) {
+    return absl::DataLossError("checkpoint items: \"" + std::string(key) + "\" is not an array");
+  }
+  std::vector<std::string> out;
+  for (const auto& e : v->as_array()) {
+    if (!e.is_string()) {
+      return absl::DataLossError("checkpoint items: \"" + std::string(key) +
+                                 "\" holds a non-string");
+    }
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+StatusOr<int64_t> Count(const boost::json::object& state, std::string_view key) {
+  const boost::json::value* v = state.if_contains(key);
+  if (v == nullptr || !v->is_int64() || v->as_int64() < 0) {
+    return absl::DataLossError("checkpoint items: \"" + std::string(key) + "\" is not a count");
+  }
+  return v->as_int64();
+}
+
 }  // namespace
+
+uint64_t ItemKeyHash(std::string_view key) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+boost::json::object ItemBackupper::SaveState() const {
+  State state;
+  state.counts = counts_;
+  state.written.assign(written_.begin(), written_.end());
+  state.namespaces_used = namespaces_used_;
+  state.group_resources_used = group_resources_used_;
+  state.resource_list = resource_list_;
+  state.volume_snapshots = volume_snapshots_;
+  state.volume_infos = volume_infos_;
+  return StateToJson(state);
+}
+
+boost::json::object ItemBackupper::StateToJson(const State& state) {
+  // Sorted, so the same state always gives the same file.
+  std::vector<uint64_t> hashes = state.written;
+  std::sort(hashes.begin(), hashes.end());
+  std::string raw;
+  raw.reserve(hashes.size() * 8);
+  for (uint64_t h : hashes) {
+    for (int i = 0; i < 8; ++i) raw.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+  }
+  boost::json::object list;
+  for (const auto& [kind, names] : state.resource_list) {
+    boost::json::array a;
+    for (size_t start = 0; start < names.size();) {
+      size_t end = names.find('\n', start);
+      if (end == std::string::npos) end = names.size();
+      a.emplace_back(std::string_view(names.data() + start, end - start));
+      start = end + 1;
+    }
+    list[kind] = std::move(a);
+  }
+  boost::json::array ns(state.namespaces_used.begin(), state.namespaces_used.end());
+  boost::json::array gr(state.group_resources_used.begin(), state.group_resources_used.end());
+  return {{"items", state.counts.items},
+          {"snapshotsAttempted", state.counts.snapshots_attempted},
+          {"snapshotsCompleted", state.counts.snapshots_completed},
+          {"written", absl::Base64Escape(raw)},
+          {"namespacesUsed", std::move(ns)},
+          {"groupResourcesUsed", std::move(gr)},
+          {"resourceList", std::move(list)},
+          {"volumeSnapshots", state.volume_snapshots},
+          {"volumeInfos", state.volume_infos}};
+}
+
+StatusOr<ItemBackupper::State> ItemBackupper::ParseState(const boost::json::value& value) {
+  if (!value.is_object()) return absl::DataLossError("checkpoint items: not an object");
+  const boost::json::object& state = value.as_object();
+  State out;
+  LIFEBOAT_ASSIGN_OR_RETURN(out.counts.items, Count(state, "items"));
+  LIFEBOAT_ASSIGN_OR_RETURN(out.counts.snapshots_attempted, Count(state, "snapshotsAttempted"));
+  LIFEBOAT_ASSIGN_OR_RETURN(out.counts.snapshots_completed, Count(state, "snapshotsCompleted"));
+  const boost::json::value* written = state.if_contains("written");
+  std::string raw;
+  if (written == nullptr || !written->is_string() ||
+      !absl::Base64Unescape(std::string(written->as_string()), &raw) || raw.size() % 8 != 0) {
+    return absl::DataLossError("checkpoint items: \"written\" is not base64 of 8-byte hashes");
+  }
+  out.written.reserve(raw.size() / 8);
+  for (size_t i = 0; i < raw.size(); i += 8) {
+    uint64_t h = 0;
+    for (int k = 0; k < 8; ++k) h |= uint64_t{static_cast<unsigned char>(raw[i + k])} << (8 * k);
+    out.written.push_back(h);
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> ns, Strings(state, "namespacesUsed"));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> gr, Strings(state, "groupResourcesUsed"));
+  out.namespaces_used = std::set<std::string>(ns.begin(), ns.end());
+  out.group_resources_used = std::set<std::string>(gr.begin(), gr.end());
+  const boost::json::value* list = state.if_contains("resourceList");
+  const boost::json::value* snapshots = state.if_contains("volumeSnapshots");
+  const boost::json::value* infos = state.if_contains("volumeInfos");
+  if (list == nullptr || !list->is_object() || snapshots == nullptr || !snapshots->is_array() ||
+      infos == nullptr || !infos->is_array()) {
+    return absl::DataLossError(
+        "checkpoint items: resourceList, volumeSnapshots or volumeInfos missing");
+  }
+  for (const auto& [kind, names] : list->as_object()) {
+    if (!names.is_array()) {
+      return absl::DataLossError("checkpoint items: a resourceList entry is not an array");
+    }
+    std::string& joined = out.resource_list[std::string(kind)];
+    for (const auto& n : names.as_array()) {
+      if (!n.is_string() || n.as_string().empty() ||
+          n.as_string().find('\n') != boost::json::string::npos) {
+        return absl::DataLossError("checkpoint items: resourceList holds a bad name");
+      }
+      joined.append(n.as_string().data(), n.as_string().size()).append("\n");
+    }
+  }
+  out.volume_snapshots = snapshots->as_array();
+  out.volume_infos = infos->as_array();
+  return out;
+}
+
+void ItemBackupper::RestoreState(State state) {
+  written_.clear();
+  written_.insert(state.written.begin(), state.written.end());
+  namespaces_used_ = std::move(state.namespaces_used);
+  group_resources_used_ = std::move(state.group_resources_used);
+  resource_list_ = std::move(state.resource_list);
+  volume_snapshots_ = std::move(state.volume_snapshots);
+  volume_infos_ = std::move(state.volume_infos);
+  counts_ = state.counts;
+}
 
 ItemBackupper::ItemBackupper(const BackupperDeps& deps, const api::Backup& backup,
                              const BackupFilters& filters, archive::ArchiveWriter& writer,
@@ -88,9 +228,9 @@ Status ItemBackupper::Backup(const kube::ApiResource& resource, boost::json::val
   const std::string key = Key(gr, ns, name);
   // An item reached first as an additional item is not written again when listed, and the
   // reverse: every written item is remembered by a 64-bit hash (a few bytes per item).
-  if (!written_.insert(std::hash<std::string>{}(key)).second) return absl::OkStatus();
+  if (!written_.insert(ItemKeyHash(key)).second) return absl::OkStatus();
   if (!Included(resource, item, listed, must_include)) {
-    written_.erase(std::hash<std::string>{}(key));
+    written_.erase(ItemKeyHash(key));
     return absl::OkStatus();
   }
   const LogFields f{gr, ns, name};

@@ -25,6 +25,10 @@
 
 namespace lifeboat::backup {
 
+// FNV-1a 64 of an item's "gr/ns/name": the same in every process and build (std::hash and
+// absl::Hash are not), so the written set can be kept in a checkpoint.
+uint64_t ItemKeyHash(std::string_view key);
+
 struct ItemCounts {
   int64_t items = 0;  // objects written (each once, whatever the number of version copies)
   int64_t snapshots_attempted = 0;
@@ -54,6 +58,24 @@ class ItemBackupper {
   // Velero's BackupVolumeInfo list (the volumeinfo file): one entry per backed-up PV.
   const boost::json::array& VolumeInfos() const { return volume_infos_; }
   const ItemCounts& counts() const { return counts_; }
+
+  // Crash safety (src/backup/journal.h): everything this object has accumulated (the written
+  // set, names, snapshot records, counts) as the "items" object of checkpoint.json
+  // (docs/formats/backup-journal.md); ParseState reads it back (DataLoss when malformed) and
+  // RestoreState puts it in place when a backup resumes.
+  struct State {
+    ItemCounts counts;
+    std::vector<uint64_t> written;
+    std::set<std::string> namespaces_used;
+    std::set<std::string> group_resources_used;
+    std::map<std::string, std::string> resource_list;
+    boost::json::array volume_snapshots;
+    boost::json::array volume_infos;
+  };
+  boost::json::object SaveState() const;
+  static boost::json::object StateToJson(const State& state);
+  static StatusOr<State> ParseState(const boost::json::value& state);
+  void RestoreState(State state);
 
   // Backs up an object named by group/resource/ns/name, fetched live (additional items, CRDs).
   // `must_include` skips the inclusion checks.
@@ -90,7 +112,9 @@ class ItemBackupper {
   HookRunner& hooks_;
   CancellationToken cancel_;
   std::vector<std::pair<std::shared_ptr<plugin::BackupItemAction>, plugin::ResourceSelector>> actions_;
-  absl::flat_hash_set<uint64_t> written_;  // hashes of "gr/ns/name" of items taken
+  // Hashes (ItemKeyHash: stable across processes, so they survive in a checkpoint) of
+  // "gr/ns/name" of the items taken.
+  absl::flat_hash_set<uint64_t> written_;
   std::set<std::string> namespaces_used_;
   std::set<std::string> group_resources_used_;
   // "<apiVersion>/<Kind>" -> the names written, '\n'-separated (one allocation per kind, not

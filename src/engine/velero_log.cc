@@ -98,7 +98,8 @@ std::string LogfmtValue(std::string_view v) {
 
 BackupLog::BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind)
     : out_(sink),
-      gzip_(GzipSink(sink, /*level=*/1)),
+      unclosed_(sink),
+      gzip_(GzipSink(&unclosed_, /*level=*/1)),
       backup_(std::move(subject)),
       clock_(clock),
       kind_(kind) {}
@@ -162,7 +163,32 @@ boost::json::object BackupLog::ResultsJson() const {
 Status BackupLog::Close() {
   std::lock_guard lock(mu_);
   Status closed = gzip_->Close();
+  if (closed.ok()) closed = out_->Close();
   return write_error_.ok() ? closed : write_error_;
+}
+
+Status BackupLog::Checkpoint() {
+  std::lock_guard lock(mu_);
+  Status ended = gzip_->Close();  // Z_FINISH into out_, which stays open
+  gzip_ = GzipSink(&unclosed_, /*level=*/1);
+  if (write_error_.ok()) write_error_ = ended;
+  return write_error_;
+}
+
+Result BackupLog::warning_results() const {
+  std::lock_guard lock(mu_);
+  return warnings_;
+}
+
+Result BackupLog::error_results() const {
+  std::lock_guard lock(mu_);
+  return errors_;
+}
+
+void BackupLog::RestoreResults(Result warnings, Result errors) {
+  std::lock_guard lock(mu_);
+  warnings_ = std::move(warnings);
+  errors_ = std::move(errors);
 }
 
 }  // namespace lifeboat::engine

@@ -71,10 +71,31 @@ class BackupLog {
   // never fails the backup.
   Status Close();
 
+  // Crash safety (the backup journal): ends the current gzip member, so the sink holds a
+  // complete (multi-member) gzip file of every line so far, and starts a new member for the
+  // next lines. Returns the first write error, if any. A log continued later on a sink holding
+  // such a prefix is read as one log by gzip readers.
+  Status Checkpoint();
+  // The warnings and errors recorded so far, and restoring them when a backup resumes.
+  Result warning_results() const;
+  Result error_results() const;
+  void RestoreResults(Result warnings, Result errors);
+
  private:
   void Line(std::string_view level, std::string_view msg, const LogFields& fields,
             std::string_view error);
+  // Forwards to out_ but never closes it, so a gzip member can end without ending the file.
+  class Unclosed : public ByteSink {
+   public:
+    explicit Unclosed(ByteSink* out) : out_(out) {}
+    Status Write(std::string_view data) override { return out_->Write(data); }
+    Status Close() override { return absl::OkStatus(); }
+
+   private:
+    ByteSink* out_;
+  };
   ByteSink* out_;
+  Unclosed unclosed_;
   std::unique_ptr<ByteSink> gzip_;
   std::string backup_;
   Clock* clock_;

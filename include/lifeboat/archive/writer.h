@@ -9,8 +9,15 @@
 // threads; members are written to the sink in order. gzip -d, Go's gzip.Reader (Velero's
 // restore) and Python's gzip/tarfile read multi-member files as one stream.
 //
-// Output bytes are a pure function of (entries in order, options): the same cluster state
-// gives the same archive.
+// Output bytes are a pure function of (entries in order, options, the points where Checkpoint
+// was called): the same cluster state gives the same archive. Checkpoint changes only the gzip
+// framing, never the tar stream.
+//
+// Checkpoints (crash safety, docs/backup.md "Checkpoints and resume"): after Checkpoint() the
+// sink holds a complete multi-member gzip file whose content is a tar stream cut at an entry
+// boundary (no end-of-archive blocks). A writer created later on a sink that appends to such a
+// prefix continues the same tar stream; its Finish writes the end blocks, and the whole file
+// reads as one archive.
 
 #include <chrono>
 #include <cstddef>
@@ -34,6 +41,10 @@ struct WriterOptions {
   // Modification time written in every tar header (rounded to whole seconds like Go's tar
   // writer). The backup engine passes the backup's start time, so archives are reproducible.
   std::chrono::system_clock::time_point mtime;
+  // When continuing an archive whose prefix (ended by Checkpoint) the sink already holds: the
+  // prefix's entries() and uncompressed_bytes(), so the counters go on from there.
+  int64_t prior_entries = 0;
+  int64_t prior_uncompressed_bytes = 0;
 };
 
 class ArchiveWriter {
@@ -53,6 +64,12 @@ class ArchiveWriter {
   // Writes the tar end-of-archive blocks and the last gzip member(s) and waits for the
   // workers. Does not Close the sink. Calling Add after Finish is FailedPrecondition.
   virtual Status Finish() = 0;
+
+  // Ends the current gzip member and waits until every member has been written to the sink, in
+  // order: the sink then holds a complete gzip file of the tar stream so far (see the top of
+  // this file). The caller makes it durable (fsync) if it needs to. Cheap when nothing was
+  // added since the last one. Errors as for Add; FailedPrecondition after Finish.
+  virtual Status Checkpoint() = 0;
 
   // Entries added so far, and the tar stream's size (headers, data, padding) so far.
   virtual int64_t entries() const = 0;

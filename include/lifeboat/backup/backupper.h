@@ -9,6 +9,7 @@
 //
 // Thread safety: Run may be called from several threads at once (different backups).
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -43,6 +44,22 @@ struct BackupperOptions {
   int archive_level = 6;
   std::filesystem::path temp_dir = std::filesystem::temp_directory_path();
   std::string server_version = "lifeboat";  // for the log
+
+  // Crash safety (docs/backup.md "Checkpoints and resume"). Empty: no journal; the archive and
+  // log are temporary files and an interrupted run can only start again. Otherwise the run
+  // keeps its archive, log and checkpoints in <journal_dir>/<metadata.uid>/ (no uid: no
+  // journal), and Run(..., resume=true) continues from the last checkpoint.
+  std::filesystem::path journal_dir;
+  // A checkpoint is taken at the first page boundary after this much time since the last one
+  // (0: at every page boundary; tests), and once when the listing ends.
+  std::chrono::milliseconds checkpoint_interval{5000};
+  // When the run stops because `cancel` fired: keep the journal (the caller will resume the
+  // backup later, e.g. after a server restart) or remove it (the default: a cancelled backup
+  // leaves nothing behind). Every other ending removes the journal.
+  bool keep_journal_on_cancel = false;
+  // Called on the writer thread after each checkpoint is on disk, with the items backed up so
+  // far (tests, diagnostics). Must not block.
+  std::function<void(int64_t items)> on_checkpoint;
 };
 
 struct BackupperDeps {
@@ -64,7 +81,16 @@ using ProgressFn = std::function<void(const api::Backup&)>;
 struct BackupRunStats {
   int64_t tarball_bytes = -1;   // size of <name>.tar.gz
   int64_t bytes_uploaded = 0;   // every byte of every file of the backup
+  // Crash safety (set whether or not the run succeeded):
+  bool resumed = false;            // the run continued from a checkpoint
+  int64_t resumed_from_items = 0;  // items the checkpoint held
+  std::string not_resumed_reason;  // resume was asked but the run started over: why
+  int64_t checkpoints = 0;         // checkpoints this run wrote
 };
+
+// Removes the journal of the backup with `uid` under `journal_dir` (e.g. when a user cancels
+// a backup whose run kept its journal). Nothing happens when there is none.
+void DiscardBackupJournal(const std::filesystem::path& journal_dir, const std::string& uid);
 
 class Backupper {
  public:
@@ -75,8 +101,14 @@ class Backupper {
   // backup of that name already in it, a cancelled run), PartiallyFailed (per-item errors, see
   // the results file) or Completed. Nothing is uploaded unless the archive is complete.
   // `stats` (optional) receives the uploaded sizes.
+  //
+  // `resume`: the backup was interrupted (e.g. the server restarted) and should continue from
+  // its journal's last checkpoint when there is a usable one (same uid, same spec, files
+  // intact); otherwise it starts from the beginning, saying why in stats->not_resumed_reason
+  // and in its log. Without `resume` any journal of this uid is discarded first.
   api::Backup Run(api::Backup backup, const ProgressFn& progress = nullptr,
-                  const CancellationToken& cancel = {}, BackupRunStats* stats = nullptr);
+                  const CancellationToken& cancel = {}, BackupRunStats* stats = nullptr,
+                  bool resume = false);
 
  private:
   BackupperDeps deps_;
