@@ -178,9 +178,10 @@ void RecordFinished(const ServerContext& ctx, const api::Backup& b,
 
 class BackupReconciler::Run {
  public:
-  Run(BackupReconciler& owner, api::Backup b, const CancellationToken& shutdown)
+  Run(BackupReconciler& owner, api::Backup b, const CancellationToken& shutdown, bool resume)
       : r_(owner),
         b_(std::move(b)),
+        resume_(resume),
         shutdown_(shutdown),
         run_(CancellationSource::ChildOf(shutdown)) {}
 
@@ -207,11 +208,16 @@ class BackupReconciler::Run {
     backup::BackupperOptions options;
     options.temp_dir = ctx.options.temp_dir;
     options.server_version = ctx.options.server_version;
+    // Crash safety: a shutdown keeps the journal for the next run on this machine; a user's
+    // cancel or deletion discards it below.
+    options.journal_dir = BackupJournalDir(ctx.options);
+    options.checkpoint_interval = ctx.options.backup_checkpoint_interval;
+    options.keep_journal_on_cancel = true;
     backup::Backupper backupper(std::move(deps), options);
 
     std::thread watcher([this] { Watch(); });
     api::Backup result = backupper.Run(
-        b_, [this](const api::Backup& b) { Progress(b); }, run_.token(), &stats_);
+        b_, [this](const api::Backup& b) { Progress(b); }, run_.token(), &stats_, resume_);
     stop_watch_.Cancel();
     watcher.join();
     {
@@ -226,6 +232,7 @@ class BackupReconciler::Run {
                   b_.metadata.namespace_, b_.metadata.name);
       return Result{};
     }
+    if (why != kNone) backup::DiscardBackupJournal(options.journal_dir, b_.metadata.uid);
     if (why == kDeleted) {
       LB_LOG_INFO("backup {}/{}: the Backup object was deleted; run stopped",
                   b_.metadata.namespace_, b_.metadata.name);
@@ -301,6 +308,7 @@ class BackupReconciler::Run {
 
   BackupReconciler& r_;
   api::Backup b_;
+  bool resume_;
   CancellationToken shutdown_;
   CancellationSource run_;
   CancellationSource stop_watch_;
@@ -480,9 +488,14 @@ StatusOr<Result> BackupReconciler::StartNew(api::Backup b, const CancellationTok
   return Execute(std::move(*fresh), cancel);
 }
 
-StatusOr<Result> BackupReconciler::Execute(api::Backup b, const CancellationToken& cancel) {
+std::filesystem::path BackupJournalDir(const ServerOptions& options) {
+  return options.journal_dir.empty() ? options.temp_dir / "lifeboat-journal" : options.journal_dir;
+}
+
+StatusOr<Result> BackupReconciler::Execute(api::Backup b, const CancellationToken& cancel,
+                                           bool resume) {
   const std::string name = b.metadata.name;
-  auto result = Run(*this, std::move(b), cancel).Go();
+  auto result = Run(*this, std::move(b), cancel, resume).Go();
   Release(name);
   return result;
 }
@@ -497,6 +510,7 @@ StatusOr<Result> BackupReconciler::Resume(api::Backup b, const CancellationToken
     b.status.phase = api::BackupPhase::kFailed;
     b.status.failure_reason =
         "the interrupted backup cannot be resumed: " + std::string(loc.status().message());
+    backup::DiscardBackupJournal(BackupJournalDir(ctx_.options), b.metadata.uid);
     b.status.completion_timestamp = api::FormatRfc3339(ctx_.clock->Now());
     LIFEBOAT_RETURN_IF_ERROR(
         PatchWithRetry(*ctx_.client, kBackups, ctx_.options.ns, name, FinalStatusPatch(b)));
@@ -510,10 +524,13 @@ StatusOr<Result> BackupReconciler::Resume(api::Backup b, const CancellationToken
   }
   if (*exists) {
     Release(name);
+    backup::DiscardBackupJournal(BackupJournalDir(ctx_.options), b.metadata.uid);
     return Adopt(std::move(b), *loc->store);
   }
   // Nothing visible was uploaded (velero-backup.json goes last); drop what the dead attempt
-  // may have left (the log, a tarball) and start again under the same name.
+  // may have left in the bucket (the log, a tarball) and run again under the same name: from
+  // the local checkpoint journal when this machine has a usable one (the engine checks it and
+  // logs which), from the start otherwise.
   if (Status s = loc->store->DeleteBackup(name); !s.ok()) {
     Release(name);
     return Annotate(s, "removing the files of interrupted backup " + name);
@@ -546,12 +563,12 @@ StatusOr<Result> BackupReconciler::Resume(api::Backup b, const CancellationToken
   }
   LB_LOG_WARN(
       "backup {}/{} was InProgress with no server running it (interrupted); "
-      "running it again from the start (resumed {} time(s))",
+      "running it again, from its checkpoint if there is a usable one (resumed {} time(s))",
       ctx_.options.ns, name, attempt);
   // Each run counts as an attempt of the process that makes it (as restores do), so that a
   // restarted server's success counter never exceeds its attempt counter.
   ctx_.metrics->BackupAttempted(ScheduleOf(fresh->metadata.labels));
-  return Execute(std::move(*fresh), cancel);
+  return Execute(std::move(*fresh), cancel, /*resume=*/true);
 }
 
 StatusOr<Result> BackupReconciler::Adopt(api::Backup b, storage::BackupStore& store) {

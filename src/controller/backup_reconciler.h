@@ -9,14 +9,16 @@
 //     resourceVersion read, so two servers never both run it) and run backup::Backupper.
 //   InProgress, not run by this process: interrupted (the server died or lost leadership).
 //     If the bucket already has velero-backup.json, its status is adopted; otherwise the
-//     leftover files are removed and the backup runs again from the start (annotation
-//     lifeboat.io/resumed counts how often).
+//     leftover files are removed and the backup runs again (annotation lifeboat.io/resumed
+//     counts how often), continuing from its last local checkpoint when this machine has a
+//     usable one (BackupJournalDir), from the start otherwise.
 //   Anything else: nothing to do.
 //
 // While a backup runs, a small thread polls the object about once a second: the annotation
-// lifeboat.io/cancel="true" or the object's deletion cancels it (phase Failed). The Reconcile
-// token (server shutdown, lost leadership) also stops the run, but leaves the backup InProgress
-// for the next leader.
+// lifeboat.io/cancel="true" or the object's deletion cancels it (phase Failed) and discards its
+// checkpoint journal. The Reconcile token (server shutdown, lost leadership) also stops the
+// run, but leaves the backup InProgress for the next leader and keeps the journal, so that a
+// server restarted on the same machine resumes it from its last checkpoint.
 //
 // Concurrency: at most options.concurrent_backups at once, and never two whose namespace
 // selections may overlap (MayOverlap); a backup that has to wait stays New and is looked at
@@ -26,6 +28,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -52,6 +55,10 @@ Status PatchWithRetry(kube::DynamicClient& client, const kube::GroupVersionResou
 // the uploaded sizes when the run that produced it reported them.
 void RecordFinished(const ServerContext& ctx, const api::Backup& b,
                     const backup::BackupRunStats* stats = nullptr);
+
+// Where the backup engine keeps checkpoint journals: options.journal_dir, or
+// <temp_dir>/lifeboat-journal.
+std::filesystem::path BackupJournalDir(const ServerOptions& options);
 
 // True when two backups might read the same namespace (or both take cluster-scoped resources),
 // so they must not run at the same time. Conservative: "*", an empty include list or a wildcard
@@ -86,7 +93,8 @@ class BackupReconciler : public Reconciler {
   bool Reserve(const api::Backup& b);
   void Release(const std::string& name);
   bool IsRunning(const std::string& name) const;
-  StatusOr<Result> Execute(api::Backup b, const CancellationToken& cancel);
+  // `resume`: the backup was interrupted; continue from its checkpoint when there is one.
+  StatusOr<Result> Execute(api::Backup b, const CancellationToken& cancel, bool resume = false);
 
   ServerContext ctx_;
   mutable std::mutex mu_;

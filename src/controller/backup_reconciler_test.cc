@@ -15,8 +15,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lifeboat/api/time.h"
+#include "lifeboat/common/gzip.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/controller/kinds.h"
+#include "lifeboat/kube/object.h"
+#include "src/backup/actions/builtin_actions.h"
 #include "src/controller/testing/server_fixture.h"
 
 namespace lifeboat::controller {
@@ -154,6 +157,10 @@ class BackupReconcilerTest : public ::testing::Test {
     return f_->bucket_root() / bucket / "backups" / name;
   }
   std::string Metrics() { return f_->metrics->registry().Exposition(); }
+  // The backup's checkpoint journal directory on this machine.
+  fs::path JournalOf(const std::string& name) {
+    return BackupJournalDir(f_->ctx.options) / std::string(kube::ObjectUid(Get(name)));
+  }
 
   Result MustReconcile(BackupReconciler& r, const std::string& name,
                        const CancellationToken& cancel = {}) {
@@ -305,6 +312,7 @@ TEST_F(BackupReconcilerTest, CancelAnnotationFailsTheBackupAndOverlapWaits) {
   EXPECT_EQ(JsonString(b, {"status", "phase"}).value_or(""), "Failed");
   EXPECT_THAT(JsonString(b, {"status", "failureReason"}).value_or(""), HasSubstr("cancelled"));
   EXPECT_FALSE(fs::exists(BackupDir("slow1") / "velero-backup.json"));
+  EXPECT_FALSE(fs::exists(JournalOf("slow1"))) << "a cancelled backup keeps no journal";
   EXPECT_THAT(Metrics(), HasSubstr("velero_backup_failure_total{schedule=\"t-cancel\"} 1\n"));
   EXPECT_TRUE(r.Running().empty());
   // slow2 may start now (cancelled at once, to keep the test short).
@@ -347,12 +355,14 @@ TEST_F(BackupReconcilerTest, ShutdownLeavesTheBackupInProgress) {
   EXPECT_EQ(Phase("slow3"), "InProgress");
   EXPECT_FALSE(JsonFind(Get("slow3"), {"status", "completionTimestamp"}));
   EXPECT_FALSE(fs::exists(BackupDir("slow3") / "velero-backup.json"));
+  EXPECT_TRUE(fs::exists(JournalOf("slow3") / "archive.tar.gz")) << "shutdown keeps the journal";
   EXPECT_TRUE(r.Running().empty());
   EXPECT_THAT(Metrics(), Not(HasSubstr("velero_backup_failure_total{schedule=\"t-shutdown\"} 1")));
   // Clean up: the next leader would resume it; stop it for good instead.
   ASSERT_TRUE(MergePatch(*f_->ctx.client, kBackups, "velero", "slow3",
                          J(R"({"status":{"phase":"Failed"}})").as_object())
                   .ok());
+  backup::DiscardBackupJournal(BackupJournalDir(f_->ctx.options), std::string(kube::ObjectUid(Get("slow3"))));
 }
 
 TEST_F(BackupReconcilerTest, InterruptedBackupIsRunAgain) {
@@ -399,6 +409,54 @@ TEST_F(BackupReconcilerTest, InterruptedBackupAlreadyInTheBucketIsAdopted) {
   EXPECT_TRUE(JsonFind(b, {"status", "progress"}) != nullptr);
   EXPECT_EQ(Annotation(b, kResumedAnnotation), "");
   EXPECT_EQ(fs::last_write_time(BackupDir("adopt1") / "velero-backup.json"), metadata_time);
+}
+
+TEST_F(BackupReconcilerTest, InterruptedBackupResumesFromItsLocalCheckpoint) {
+  CreateBackup("journal1", R"({"includedNamespaces":["app"],"storageLocation":"default"})",
+               "t-journal");
+  ASSERT_TRUE(PatchStatus(*f_->ctx.client, kBackups, "velero", "journal1",
+                          J(R"({"phase":"InProgress","startTimestamp":"2026-01-01T00:00:00Z"})"))
+                  .ok());
+  // The dead server's run: stopped right after its first checkpoint, journal kept.
+  auto stored = api::BackupFromJson(Get("journal1"));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  auto loc = f_->ctx.stores->Get("default", {});
+  ASSERT_TRUE(loc.ok()) << loc.status();
+  backup::BackupperDeps deps;
+  deps.client = f_->ctx.client;
+  deps.discovery = f_->ctx.discovery;
+  deps.store = loc->store.get();
+  deps.actions = backup::BuiltinBackupItemActions(f_->ctx.client);
+  backup::BackupperOptions options;
+  options.temp_dir = f_->ctx.options.temp_dir;
+  options.journal_dir = BackupJournalDir(f_->ctx.options);
+  options.checkpoint_interval = milliseconds(0);
+  options.keep_journal_on_cancel = true;
+  CancellationSource killed;
+  int64_t items_at_kill = 0;
+  options.on_checkpoint = [&](int64_t items) {
+    if (!killed.token().IsCancelled()) items_at_kill = items;
+    killed.Cancel("killed");
+  };
+  api::Backup dead = backup::Backupper(deps, options).Run(*stored, nullptr, killed.token());
+  ASSERT_EQ(dead.status.phase, api::BackupPhase::kFailed);
+  ASSERT_GT(items_at_kill, 0);
+  ASSERT_TRUE(fs::exists(JournalOf("journal1") / "checkpoint.json"));
+
+  BackupReconciler r(f_->ctx);
+  MustReconcile(r, "journal1");
+  json::value b = Get("journal1");
+  EXPECT_EQ(JsonString(b, {"status", "phase"}).value_or(""), "Completed")
+      << JsonString(b, {"status", "failureReason"}).value_or("");
+  EXPECT_EQ(Annotation(b, kResumedAnnotation), "1");
+  std::string log_gz;
+  auto sink = StringSink(&log_gz);
+  ASSERT_TRUE(loc->store->GetBackupFile("journal1", storage::BackupFile::kLog, *sink).ok());
+  auto log = Gunzip(log_gz);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_THAT(*log, HasSubstr("Resuming the backup from checkpoint 1 after " +
+                              std::to_string(items_at_kill) + " items"));
+  EXPECT_FALSE(fs::exists(JournalOf("journal1"))) << "journal left after completion";
 }
 
 TEST_F(BackupReconcilerTest, DeletedObjectGoneIsNothingToDo) {

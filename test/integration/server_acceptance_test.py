@@ -662,7 +662,8 @@ def crash_backup(work):
     try:
         k.create_configmaps("big", 3000, size=256)
         k.apply(local_location("default", root, "b1"))
-        server = Server(work, "server", k)
+        # Checkpoints every 200 ms (5 s by default), so some are taken before the kill.
+        server = Server(work, "server", k, "--backup-checkpoint-interval", "200ms")
         wait_available(k, "default")
         k.apply(backup_obj("large", ["big"]))
         wait_phase(k, "backup", "large", ["InProgress"], server=server)
@@ -680,6 +681,13 @@ def crash_backup(work):
         cms = [n for n in names if re.fullmatch(r"resources/configmaps/namespaces/big/cm-\d{5}\.json", n)]
         assert len(cms) == 3000 and len(set(cms)) == 3000, len(cms)
         assert b["status"]["progress"]["itemsBackedUp"] == b["status"]["progress"]["totalItems"], b["status"]
+        # The restarted server went on from the dead one's last checkpoint, not from the start.
+        with open(server.log_path, errors="replace") as f:
+            resumed = re.findall(r"backup velero/large: resuming from its checkpoint after (\d+) items", f.read())
+        assert resumed and int(resumed[-1]) > 0, "the backup was not resumed from a checkpoint"
+        log("resumed from a checkpoint after %s items" % resumed[-1])
+        journal = os.path.join(work, "lifeboat-journal")
+        assert not os.path.isdir(journal) or not os.listdir(journal), os.listdir(journal)
     finally:
         if server:
             server.stop()

@@ -27,7 +27,7 @@ struct ServerFlags {
   std::string kubeconfig, context, ns = "velero", metrics_address = ":8085";
   std::string backup_sync_period = "1m", store_validation_frequency = "1m",
               garbage_collection_frequency = "1h", default_backup_ttl = "720h",
-              download_request_ttl = "10m";
+              download_request_ttl = "10m", backup_checkpoint_interval = "5s";
   std::string default_location = "default";
   std::string temp_dir;
   double qps = 100;
@@ -93,6 +93,7 @@ int RunServer(const ServerFlags& f) {
       {"garbage-collection-frequency", &f.garbage_collection_frequency, &o.gc_frequency},
       {"default-backup-ttl", &f.default_backup_ttl, &o.default_backup_ttl},
       {"download-request-ttl", &f.download_request_ttl, &o.download_request_ttl},
+      {"backup-checkpoint-interval", &f.backup_checkpoint_interval, &o.backup_checkpoint_interval},
       {"lease-duration", &f.lease_duration, &config.lease_duration},
       {"renew-deadline", &f.renew_deadline, &config.renew_deadline},
       {"retry-period", &f.retry_period, &config.retry_period},
@@ -162,7 +163,13 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--schedule-skip-immediately", f->schedule_skip_immediately,
                   "Whether schedules that do not say skip the run already due when first seen")
       ->capture_default_str();
-  cmd->add_option("--temp-dir", f->temp_dir, "Directory for archives being written or read");
+  cmd->add_option("--temp-dir", f->temp_dir,
+                  "Directory for archives being written or read, and for the checkpoint journals "
+                  "of running backups (keep it on a volume that survives a container restart)");
+  cmd->add_option("--backup-checkpoint-interval", f->backup_checkpoint_interval,
+                  "How often a running backup records a checkpoint it can resume from after a "
+                  "restart")
+      ->capture_default_str();
   cmd->add_option("--leader-elect", f->leader_elect,
                   "Take a Lease before acting (several replicas never both act)")
       ->capture_default_str();

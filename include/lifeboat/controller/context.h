@@ -30,6 +30,11 @@ struct ServerOptions {
   std::chrono::milliseconds gc_frequency{std::chrono::hours(1)};             // --garbage-collection-frequency
   std::chrono::milliseconds download_request_ttl{std::chrono::minutes(10)};  // signed URL lifetime
   std::filesystem::path temp_dir = std::filesystem::temp_directory_path();
+  // Backup crash safety (docs/server.md "Shutdown and crash safety"): checkpoint journals live
+  // in journal_dir (empty: <temp_dir>/lifeboat-journal), one checkpoint at most every
+  // backup_checkpoint_interval (--backup-checkpoint-interval).
+  std::filesystem::path journal_dir;
+  std::chrono::milliseconds backup_checkpoint_interval{5000};
   int concurrent_backups = 1;  // backups run at once (their namespaces must not overlap)
   int concurrent_restores = 1;
 };
