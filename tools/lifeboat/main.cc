@@ -1,7 +1,8 @@
 // lifeboat: one binary. `lifeboat install` / `uninstall` set a cluster up (docs/install.md),
 // `lifeboat server` runs the controllers (docs/server.md); `lifeboat backup run` and
 // `lifeboat restore run` run the engines in-process (no server needed) between a kubeconfig's
-// cluster and a local-directory bucket. The Velero-style client commands come with their issue.
+// cluster and a local-directory bucket; the Velero-style client commands (`backup create`, `get`,
+// `describe`, `logs`, ..., docs/cli.md) create objects for the server and read their status.
 
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "lifeboat/common/log.h"
+#include "tools/lifeboat/client_commands.h"
 #include "tools/lifeboat/commands.h"
 #include "tools/lifeboat/install_command.h"
 
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddRestoreCommands(app, &exit_code);
   lifeboat::cli::AddServerCommand(app, &exit_code);
   lifeboat::cli::AddInstallCommands(app, &exit_code);
+  lifeboat::cli::AddClientCommands(app, &exit_code);  // after AddBackup/RestoreCommands
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

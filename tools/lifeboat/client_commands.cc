@@ -1,0 +1,16 @@
+#include "tools/lifeboat/client_commands.h"
+
+#include "src/cli/backup_commands.h"
+#include "src/cli/restore_commands.h"
+#include "src/cli/schedule_commands.h"
+
+namespace lifeboat::cli {
+
+void AddClientCommands(CLI::App& app, int* exit_code) {
+  AddBackupClientCommands(app.get_subcommand("backup"), exit_code);
+  AddRestoreClientCommands(app.get_subcommand("restore"), exit_code);
+  AddScheduleCommands(app, exit_code);
+  AddVersionCommand(app, exit_code);
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,14 @@
+#pragma once
+
+// The Velero-style client commands (src/cli, docs/cli.md): `backup create|get|describe|delete|
+// logs` and `restore create|get|describe|delete|logs` under the existing `backup` / `restore`
+// commands (AddBackupCommands / AddRestoreCommands must run first), `schedule ...` and
+// `version`.
+
+#include <CLI/CLI.hpp>
+
+namespace lifeboat::cli {
+
+void AddClientCommands(CLI::App& app, int* exit_code);
+
+}  // namespace lifeboat::cli
