@@ -71,6 +71,7 @@ Status RestoreRun::EnsureNamespace(const std::string& source_ns, const std::stri
     return s;
   };
   const auto deadline = clock_->Now() + options_.terminating_timeout;
+  int server_errors = 0;  // creates that failed with 5xx: sent again (the loop re-reads first)
   for (;;) {
     auto live = deps_.client->Get(kNamespaces, "", target_ns);
     if (live.ok() && !Terminating(*live)) return finish(absl::OkStatus());
@@ -106,6 +107,10 @@ Status RestoreRun::EnsureNamespace(const std::string& source_ns, const std::stri
       list_.Add("v1/Namespace", target_ns + "(created)");
       log_.Info("Created namespace " + target_ns, {"namespaces", "", target_ns});
       return finish(absl::OkStatus());
+    }
+    if (absl::IsUnavailable(created.status()) && ++server_errors < 5 && !cancel_.IsCancelled()) {
+      clock_->SleepFor(std::chrono::milliseconds(100 << server_errors), cancel_);
+      continue;
     }
     if (!absl::IsAlreadyExists(created.status())) {
       return finish(Annotate(created.status(), "creating namespace " + target_ns));
