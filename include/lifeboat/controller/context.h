@@ -14,6 +14,7 @@
 #include "lifeboat/kube/discovery.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/pod_exec.h"
+#include "lifeboat/plugin/volume_snapshotter.h"
 
 namespace lifeboat::controller {
 
@@ -44,6 +45,9 @@ struct ServerContext {
   kube::Discovery* discovery = nullptr;
   kube::PodExecutor* exec = nullptr;  // null: hooks fail
   LocationStores* stores = nullptr;
+  // Native snapshot providers by VolumeSnapshotLocation provider name (the backup, restore,
+  // delete and orphan-check paths create snapshotters with it); null: no native snapshots.
+  plugin::VolumeSnapshotterFactory snapshotters;
   metrics::ServerMetrics* metrics = nullptr;
   Clock* clock = nullptr;  // never null once the server built it
   ServerOptions options;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -47,6 +48,23 @@ class VolumeSnapshotter {
                                                          std::optional<int64_t> iops) = 0;
   // OK when the snapshot is already gone.
   virtual Status DeleteSnapshot(const std::string& snapshot_id) = 0;
+};
+
+// A snapshot a provider can enumerate (see SnapshotLister).
+struct ListedSnapshot {
+  std::string snapshot_id;                  // as CreateSnapshot returned it
+  std::map<std::string, std::string> tags;  // the tags it was created with
+};
+
+// Optional second interface of a VolumeSnapshotter (find it with dynamic_cast): the snapshots
+// this location holds that carry every tag in `tags` (an empty map matches all of them). The
+// server's orphan check uses it to find snapshots that no backup references any more. Velero's
+// interface has no such call; providers that cannot list simply do not implement it.
+class SnapshotLister {
+ public:
+  virtual ~SnapshotLister() = default;
+  virtual StatusOr<std::vector<ListedSnapshot>> ListSnapshots(
+      const std::map<std::string, std::string>& tags) = 0;
 };
 
 // Creates a provider's snapshotter from a VolumeSnapshotLocation's config (Velero's Init).
