@@ -129,8 +129,11 @@ bool RestoreRun::PreparePersistentVolume(const ItemRef& ref, json::value& pv) {
   if (data_elsewhere_.count(ref.name)) {
     std::lock_guard lock(mu_);
     pvs_to_provision_.insert(ref.name);
-    log_.Info("Skipping persistent volume: the backup kept its data by other means (CSI snapshot, "
-              "file-system backup or data mover), so its claim will provision a new one", f);
+    // Velero: "...because it has a pod volume backup to be restored" / "...because it has a
+    // related CSI VolumeSnapshot"; the claim is provisioned anew (from the restored
+    // VolumeSnapshot: velero.io/csi-pvc-restorer), so the PV object itself is not created.
+    log_.Info("Dynamically re-provisioning persistent volume because it has a pod volume backup or "
+              "a CSI VolumeSnapshot to be restored.", f);
     return false;
   }
   auto snapshot = snapshots_.find(ref.name);
@@ -140,10 +143,14 @@ bool RestoreRun::PreparePersistentVolume(const ItemRef& ref, json::value& pv) {
     if (policy == "Delete") {
       std::lock_guard lock(mu_);
       pvs_to_provision_.insert(ref.name);
-      log_.Info("Skipping persistent volume: it has no snapshot and its reclaim policy is Delete, so "
-                "its claim will provision a new one", f);
+      log_.Info("Dynamically re-provisioning persistent volume because it doesn't have a snapshot "
+                "and its reclaim policy is Delete.", f);
       return false;
     }
+    // Retain (or Recycle): the PV points at a volume that outlived its claim; it comes back as it
+    // was, bound to the claim of the (mapped) namespace.
+    log_.Info("Restoring persistent volume as-is because it doesn't have a snapshot and its "
+              "reclaim policy is not Delete.", f);
     remap_claim();
     ResetVolumeBindingInfo(pv);
     return true;
@@ -174,7 +181,12 @@ bool RestoreRun::PreparePersistentVolume(const ItemRef& ref, json::value& pv) {
     std::lock_guard lock(mu_);
     renamed_pvs_[ref.name] = new_name;
   }
-  if (restore_.spec.restore_pvs == false) return true;
+  if (restore_.spec.restore_pvs == false) {
+    log_.Info("Restore is not restoring PVs; restoring the persistent volume without creating a "
+              "volume from its snapshot", f);
+    return true;
+  }
+  log_.Info("Restoring persistent volume from snapshot.", f);
   Status status = [&]() -> Status {
     if (!deps_.snapshotters) return absl::FailedPreconditionError("no volume snapshotter is configured");
     const RestoreSnapshotLocation* loc = nullptr;
@@ -213,6 +225,85 @@ void RestoreRun::PreparePersistentVolumeClaim(json::value& pvc) {
   } else if (auto it = renamed_pvs_.find(volume); it != renamed_pvs_.end()) {
     spec["volumeName"] = json::string(it->second);
   }
+}
+
+StatusOr<json::value> BuildRestoreVolumeInfo(kube::DynamicClient& client,
+                                             const api::Restore& restore,
+                                             const json::value& backup_volume_info) {
+  json::array out;
+  if (!backup_volume_info.is_array() || restore.spec.restore_pvs == false) return out;
+  const kube::GroupVersionResource claims{"", "v1", "persistentvolumeclaims"};
+  const kube::GroupVersionResource snapshots{"snapshot.storage.k8s.io", "v1", "volumesnapshots"};
+  const kube::GroupVersionResource contents{"snapshot.storage.k8s.io", "v1",
+                                            "volumesnapshotcontents"};
+  const std::string label = LabelSafe(restore.metadata.name);
+  auto ours = [&](const json::value& obj) {
+    return JsonString(obj, {"metadata", "labels", "velero.io/restore-name"}).value_or("") == label;
+  };
+  // The object, or nullopt when it is missing or not this restore's.
+  auto get = [&](const kube::GroupVersionResource& gvr, const std::string& ns,
+                 const std::string& name) -> StatusOr<std::optional<json::value>> {
+    if (name.empty()) return std::optional<json::value>();
+    auto obj = client.Get(gvr, ns, name);
+    if (absl::IsNotFound(obj.status())) return std::optional<json::value>();
+    if (!obj.ok()) return obj.status();
+    if (!ours(*obj)) return std::optional<json::value>();
+    return std::optional<json::value>(std::move(*obj));
+  };
+  auto mapped = [&](const std::string& ns) {
+    auto it = restore.spec.namespace_mapping.find(ns);
+    return it == restore.spec.namespace_mapping.end() ? ns : it->second;
+  };
+  for (const json::value& v : backup_volume_info.as_array()) {
+    const std::string method = JsonString(v, {"backupMethod"}).value_or("");
+    const std::string pvc_name = JsonString(v, {"pvcName"}).value_or("");
+    const std::string pvc_ns = mapped(JsonString(v, {"pvcNamespace"}).value_or(""));
+    if (method == "CSISnapshot" && !JsonBool(v, {"snapshotDataMoved"}).value_or(false)) {
+      LIFEBOAT_ASSIGN_OR_RETURN(auto pvc, get(claims, pvc_ns, pvc_name));
+      if (!pvc || JsonString(*pvc, {"spec", "dataSource", "kind"}).value_or("") != "VolumeSnapshot") {
+        continue;
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          auto vs, get(snapshots, pvc_ns,
+                       JsonString(*pvc, {"spec", "dataSource", "name"}).value_or("")));
+      const std::string vsc_name =
+          vs ? JsonString(*vs, {"spec", "source", "volumeSnapshotContentName"}).value_or("") : "";
+      LIFEBOAT_ASSIGN_OR_RETURN(auto vsc, get(contents, "", vsc_name));
+      const json::value* ready = vsc ? JsonFind(*vsc, {"status", "readyToUse"}) : nullptr;
+      json::object info{
+          {"snapshotHandle", JsonString(v, {"csiSnapshotInfo", "snapshotHandle"}).value_or("")},
+          {"size", JsonInt(v, {"csiSnapshotInfo", "size"}).value_or(0)},
+          {"driver", JsonString(v, {"csiSnapshotInfo", "driver"}).value_or("")},
+          {"vscName", vsc_name},
+          {"ReadyToUse", ready != nullptr && ready->is_bool() ? *ready : json::value(nullptr)}};
+      json::object entry{{"pvcName", pvc_name}, {"pvcNamespace", pvc_ns}};
+      const std::string pv = JsonString(*pvc, {"spec", "volumeName"}).value_or("");
+      if (!pv.empty()) entry["pvName"] = pv;
+      entry["restoreMethod"] = "CSISnapshot";
+      entry["snapshotDataMoved"] = false;
+      entry["csiSnapshotInfo"] = std::move(info);
+      out.push_back(std::move(entry));
+    } else if (method == "NativeSnapshot") {
+      std::string pv_name = JsonString(v, {"pvName"}).value_or("");
+      if (!pvc_name.empty()) {
+        LIFEBOAT_ASSIGN_OR_RETURN(auto pvc, get(claims, pvc_ns, pvc_name));
+        if (pvc) pv_name = JsonString(*pvc, {"spec", "volumeName"}).value_or(pv_name);
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(auto pv, get(kPersistentVolumes, "", pv_name));
+      if (!pv) continue;
+      json::object entry;
+      if (!pvc_name.empty()) {
+        entry["pvcName"] = pvc_name;
+        entry["pvcNamespace"] = pvc_ns;
+      }
+      entry["pvName"] = pv_name;
+      entry["restoreMethod"] = "NativeSnapshot";
+      entry["snapshotDataMoved"] = false;
+      if (const json::value* n = JsonFind(v, {"nativeSnapshotInfo"})) entry["nativeSnapshotInfo"] = *n;
+      out.push_back(std::move(entry));
+    }
+  }
+  return out;
 }
 
 }  // namespace lifeboat::restore

@@ -86,8 +86,9 @@ StatusOr<std::map<std::string, NativeSnapshot>> ReadNativeSnapshots(storage::Bac
 
 // <backup>-volumeinfo.json.gz (Velero 1.13+): the PVs whose data was kept by a CSI snapshot, a
 // file-system backup or a data mover. Older backups have no such file (none, then).
+// `raw` receives the parsed file (null when there is none), for the restore's own volume info.
 StatusOr<std::set<std::string>> ReadDataElsewhere(storage::BackupStore& store,
-                                                  const std::string& backup) {
+                                                  const std::string& backup, json::value* raw) {
   std::set<std::string> out;
   std::string gz;
   auto sink = StringSink(&gz);
@@ -98,6 +99,7 @@ StatusOr<std::set<std::string>> ReadDataElsewhere(storage::BackupStore& store,
   LIFEBOAT_ASSIGN_OR_RETURN(std::string text, Gunzip(gz));
   LIFEBOAT_ASSIGN_OR_RETURN(json::value list, ParseJson(text));
   if (!list.is_array()) return out;
+  *raw = list;
   for (const json::value& v : list.as_array()) {
     const std::string method = JsonString(v, {"backupMethod"}).value_or("");
     if (method == "CSISnapshot" || method == "PodVolumeBackup" ||
@@ -200,6 +202,7 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
   }
 
   std::unique_ptr<RestoreRun> run;
+  json::value backup_volume_info;  // the backup's <b>-volumeinfo.json.gz, null when none
   std::string failure = [&]() -> std::string {
     const fs::path tarball = temp->path() / "backup.tar.gz";
     {
@@ -235,7 +238,7 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
       return "error reading the backup's volume snapshots: " +
              std::string(snapshots.status().message());
     }
-    auto data_elsewhere = ReadDataElsewhere(*deps_.store, backup.metadata.name);
+    auto data_elsewhere = ReadDataElsewhere(*deps_.store, backup.metadata.name, &backup_volume_info);
     if (!data_elsewhere.ok()) {
       return "error reading the backup's volume info: " +
              std::string(data_elsewhere.status().message());
@@ -259,11 +262,22 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
     if (cancel.IsCancelled()) return "the restore was cancelled";
     return "";
   }();
+  std::optional<json::value> restore_volume_info;
   if (run != nullptr) {
     run->WaitForHooks();
     r.status.progress = api::RestoreProgress{run->total_items(), run->items_restored()};
     if (run->hooks_attempted() > 0) {
       r.status.hook_status = api::HookStatus{run->hooks_attempted(), run->hooks_failed()};
+    }
+    // <restore>-volumeinfo.json.gz: how each volume restored from a snapshot came back (only
+    // when the backup has volume info to build it from).
+    if (!backup_volume_info.is_null()) {
+      auto vi = BuildRestoreVolumeInfo(*deps_.client, r, backup_volume_info);
+      if (vi.ok()) {
+        restore_volume_info = std::move(*vi);
+      } else {
+        log.Warn("error building the restore's volume info: " + std::string(vi.status().message()));
+      }
     }
   }
   if (!failure.empty()) log.Error(failure);
@@ -276,6 +290,10 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
   if (uploaded.ok() && run != nullptr) {
     uploaded = PutGzippedJson(*deps_.store, name, storage::RestoreFile::kResourceList,
                               run->resource_list().ToJson());
+  }
+  if (uploaded.ok() && restore_volume_info) {
+    uploaded = PutGzippedJson(*deps_.store, name, storage::RestoreFile::kVolumeInfo,
+                              *restore_volume_info);
   }
   if (Status closed = log.Close(); uploaded.ok()) uploaded = closed;  // closes log_file too
   if (uploaded.ok()) {

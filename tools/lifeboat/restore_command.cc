@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,20 @@ StatusOr<api::Restore> BuildRestore(const RestoreRunFlags& o) {
                     : !o.from_backup.empty() ? o.from_backup + "-restore"
                                              : o.from_schedule + "-restore";
   r.metadata.namespace_ = "velero";
+  // No API object, so no server-made uid: make one, since names derived from it (the CSI
+  // VolumeSnapshots a restore creates) must differ between two runs.
+  {
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+    const uint64_t a = gen(), b = gen();
+    char buf[37];
+    std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx",
+                  static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                  static_cast<unsigned>(a & 0xfff),
+                  static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
+    r.metadata.uid = buf;
+  }
   api::RestoreSpec& s = r.spec;
   s.backup_name = o.from_backup;
   s.schedule_name = o.from_schedule;

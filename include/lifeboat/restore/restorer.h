@@ -99,6 +99,25 @@ using ProgressFn = std::function<void(const api::Restore&)>;
 // instead.
 StatusOr<api::Backup> FindBackupToRestore(storage::BackupStore& store, const api::RestoreSpec& spec);
 
+// The restore's volume info: Velero's []RestoreVolumeInfo, uploaded as <r>-volumeinfo.json.gz
+// (docs/formats/restore-files.md). Built once the items are created, from the backup's volume
+// info (`backup_volume_info`: the JSON array of <b>-volumeinfo.json.gz; anything else means
+// none) and what the cluster holds, keeping only objects labelled
+// velero.io/restore-name=<restore> (this restore made them):
+//  - backupMethod CSISnapshot (not moved): the claim <mapped pvcNamespace>/<pvcName> whose
+//    dataSource is a VolumeSnapshot → {pvcName, pvcNamespace, pvName (the claim's volumeName,
+//    once bound), restoreMethod "CSISnapshot", snapshotDataMoved false, csiSnapshotInfo
+//    {snapshotHandle, size, driver (from the backup), vscName (the restored snapshot's
+//    content), ReadyToUse (that content's status.readyToUse, null when unknown)}};
+//  - backupMethod NativeSnapshot: the restored PV (the claim's volumeName, which follows a
+//    velero-clone-<uuid> rename, else pvName) → {pvcName, pvcNamespace, pvName, restoreMethod
+//    "NativeSnapshot", snapshotDataMoved false, nativeSnapshotInfo (the backup's)}.
+// With restorePVs=false there are no entries (no volume is restored from a snapshot). Entries
+// are in the backup's order. Errors of the cluster other than NotFound are returned.
+StatusOr<boost::json::value> BuildRestoreVolumeInfo(kube::DynamicClient& client,
+                                                    const api::Restore& restore,
+                                                    const boost::json::value& backup_volume_info);
+
 class Restorer {
  public:
   Restorer(RestorerDeps deps, RestorerOptions options = {});

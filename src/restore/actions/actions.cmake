@@ -15,3 +15,12 @@ lifeboat_cc_test(NAME restore_actions_test
   DEPS restore_actions LABELS unit)
 lifeboat_cc_test(NAME restore_actions_kubesim_test SRCS ${_ra}/actions_kubesim_test.cc
   DEPS restore_actions kube_testing LABELS integration TIMEOUT 300)
+
+# The CSI restore actions (velero.io/csi-*-restorer; docs/restore-actions.md "CSI snapshots").
+target_sources(restore_actions PRIVATE ${_ra}/csi_pvc_action.cc ${_ra}/csi_snapshot_actions.cc)
+target_link_libraries(restore_actions PUBLIC OpenSSL::Crypto)
+lifeboat_cc_test(NAME restore_csi_actions_test SRCS ${_ra}/csi_actions_test.cc
+  DEPS restore_actions LABELS unit)
+# The PV decisions and the CSI actions end to end (Restorer, hand-built backups, kubesim).
+lifeboat_cc_test(NAME restore_volumes_kubesim_test SRCS ${_ra}/csi_restore_kubesim_test.cc
+  DEPS restore storage_testing kube_testing LABELS integration TIMEOUT 300)

@@ -6,8 +6,8 @@
 //
 // Every Execute returns InvalidArgument "<action>: ..." when the item is not a JSON object or a
 // field it needs has the wrong type. Actions that read the cluster (ConfigMaps in the Velero
-// namespace, storage classes, nodes, service accounts) return FailedPrecondition when they were
-// built without a client and would need it.
+// namespace, storage classes, nodes, service accounts, claims, VolumeSnapshotClasses) return
+// FailedPrecondition when they were built without a client and would need it.
 //
 // Thread safety: Execute may be called from several threads at once on one instance.
 
@@ -292,6 +292,91 @@ class ChangeImageNameAction : public plugin::RestoreItemAction {
 
  private:
   PluginConfig config_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The CSI actions (Velero's pkg/restore/actions/csi): a PVC backed up with a CSI snapshot comes
+// back as a new claim whose dataSource is a pre-provisioned VolumeSnapshot, bound to a
+// pre-provisioned VolumeSnapshotContent of the backed-up snapshot handle. The restored
+// VolumeSnapshot and VolumeSnapshotContent are both named CsiRestoreName(restore UID, original
+// VolumeSnapshot name), so that several restores of one backup do not collide and the PVC, VS
+// and VSC actions agree on the names without talking to each other.
+
+// sha256 hex (64 lower-case digits) of "<restoreUid>/<vsName>" (Velero's
+// GenerateSha256FromRestoreUIDAndVsName).
+std::string CsiRestoreName(std::string_view restore_uid, std::string_view vs_name);
+
+// velero.io/csi-pvc-restorer (persistentvolumeclaims): acts only on a claim whose backed-up copy
+// has the annotation velero.io/volume-snapshot-name. If a claim of that name already exists in
+// the (mapped) target namespace, the item is unchanged (the existing-resource policy decides).
+// With restorePVs=false: spec.volumeName, spec.dataSource and spec.dataSourceRef are removed
+// (the claim is provisioned empty). Otherwise spec.volumeName is removed and spec.dataSource and
+// spec.dataSourceRef both become {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name:
+// CsiRestoreName(uid, vs)}; the backed-up VolumeSnapshot (original namespace and name) is an
+// additional item. Backups with snapshotMoveData (DataDownload) are not supported yet: such a
+// claim has no velero.io/volume-snapshot-name annotation and is left alone.
+class CsiPvcRestorerAction : public plugin::RestoreItemAction {
+ public:
+  // `client` is borrowed (may be null; then an annotated claim fails with FailedPrecondition).
+  explicit CsiPvcRestorerAction(kube::DynamicClient* client) : client_(client) {}
+  std::string Name() const override { return "velero.io/csi-pvc-restorer"; }
+  plugin::ResourceSelector AppliesTo() const override;
+  StatusOr<plugin::RestoreItemActionOutput> Execute(plugin::RestoreItemActionInput input) override;
+
+ private:
+  kube::DynamicClient* client_;
+};
+
+// velero.io/csi-volumesnapshot-restorer (volumesnapshots.snapshot.storage.k8s.io): skips the
+// item with restorePVs=false. Otherwise renames it CsiRestoreName(uid, name), sets spec.source
+// to {volumeSnapshotContentName: that same name} (pre-provisioned), drops
+// spec.volumeSnapshotClassName, sets the annotation velero.io/csi-vsc-deletion-policy: Retain,
+// and returns the VolumeSnapshotContent the backed-up snapshot was bound to
+// (status.boundVolumeSnapshotContentName) as an additional item. InvalidArgument when the
+// backed-up snapshot has no bound content.
+class CsiVolumeSnapshotRestorerAction : public plugin::RestoreItemAction {
+ public:
+  std::string Name() const override { return "velero.io/csi-volumesnapshot-restorer"; }
+  plugin::ResourceSelector AppliesTo() const override;
+  StatusOr<plugin::RestoreItemActionOutput> Execute(plugin::RestoreItemActionInput input) override;
+};
+
+// velero.io/csi-volumesnapshotcontent-restorer (volumesnapshotcontents.snapshot.storage.k8s.io):
+// skips the item with restorePVs=false. Otherwise renames it CsiRestoreName(uid,
+// spec.volumeSnapshotRef.name); spec.volumeSnapshotRef gets that name and the mapped namespace
+// (uid and resourceVersion removed); spec.deletionPolicy Retain; spec.source {snapshotHandle}
+// from the backed-up status.snapshotHandle (else spec.source.snapshotHandle, for a content
+// that was pre-provisioned already);
+// spec.driver kept; spec.volumeSnapshotClassName = a VolumeSnapshotClass of the same driver in
+// the cluster (the backed-up class if it exists with that driver, else the one labelled
+// velero.io/csi-volumesnapshot-class=true, else the default-annotated one, else the first by
+// name), removed when there is none. The deletion secret named by the annotations
+// csi.storage.k8s.io/deletion-secret-name/-namespace is an additional item. InvalidArgument when
+// no snapshot handle is known; the class list is read once per driver.
+class CsiVolumeSnapshotContentRestorerAction : public plugin::RestoreItemAction {
+ public:
+  // `client` is borrowed (may be null; then Execute fails with FailedPrecondition).
+  explicit CsiVolumeSnapshotContentRestorerAction(kube::DynamicClient* client) : client_(client) {}
+  std::string Name() const override { return "velero.io/csi-volumesnapshotcontent-restorer"; }
+  plugin::ResourceSelector AppliesTo() const override;
+  StatusOr<plugin::RestoreItemActionOutput> Execute(plugin::RestoreItemActionInput input) override;
+
+ private:
+  // The class to use for `driver` ("" when none); `preferred` is the backed-up class.
+  StatusOr<std::string> ClassFor(const std::string& driver, const std::string& preferred);
+  kube::DynamicClient* client_;
+  std::mutex mu_;
+  std::optional<std::vector<boost::json::value>> classes_;  // listed once
+};
+
+// velero.io/csi-volumesnapshotclass-restorer (volumesnapshotclasses.snapshot.storage.k8s.io):
+// skips the item with restorePVs=false; otherwise unchanged, with the list secret named by the
+// annotations csi.storage.k8s.io/snapshotter-list-secret-name/-namespace as an additional item.
+class CsiVolumeSnapshotClassRestorerAction : public plugin::RestoreItemAction {
+ public:
+  std::string Name() const override { return "velero.io/csi-volumesnapshotclass-restorer"; }
+  plugin::ResourceSelector AppliesTo() const override;
+  StatusOr<plugin::RestoreItemActionOutput> Execute(plugin::RestoreItemActionInput input) override;
 };
 
 }  // namespace lifeboat::restore

@@ -36,7 +36,10 @@ TEST(BuiltinRestoreItemActionsTest, VelerosNamesInVelerosOrder) {
               ElementsAre("velero.io/add-pvc-from-pod", "velero.io/admission-webhook-configuration",
                           "velero.io/apiservice", "velero.io/change-image-name",
                           "velero.io/change-storage-class", "velero.io/cluster-role-bindings",
-                          "velero.io/crd-preserve-fields", "velero.io/job", "velero.io/pod",
+                          "velero.io/crd-preserve-fields", "velero.io/csi-pvc-restorer",
+                          "velero.io/csi-volumesnapshot-restorer",
+                          "velero.io/csi-volumesnapshotclass-restorer",
+                          "velero.io/csi-volumesnapshotcontent-restorer", "velero.io/job", "velero.io/pod",
                           "velero.io/pvc", "velero.io/role-bindings", "velero.io/secret",
                           "velero.io/service", "velero.io/service-account"));
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
