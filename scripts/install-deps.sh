@@ -16,7 +16,7 @@ APT_PACKAGES=(
   python3 python3-kubernetes python3-botocore python3-yaml
   python3-prometheus-client
   openssl procps
-  tmux
+  tmux zsh fish
   tzdata
 )
 # Pinned npm tools: the storage emulators used by the object-store conformance tests.

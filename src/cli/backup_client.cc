@@ -17,6 +17,7 @@
 #include "src/cli/download.h"
 #include "src/cli/output.h"
 #include "src/cli/progress.h"
+#include "src/cli/volume_info.h"
 
 namespace lifeboat::cli {
 namespace json = boost::json;
@@ -205,6 +206,43 @@ std::string FetchDetails(ApiClient& c, api::DownloadTargetKind results,
   return o;
 }
 
+// The "Backup Volumes:" section. The volume info file exists once the backup's data is
+// uploaded; it is fetched (through a DownloadRequest the server answers) with --details or when
+// the status says volumes were snapshotted or backed up, otherwise the section says none were.
+std::string DescribeVolumes(ApiClient& c, const api::Backup& b, bool details,
+                            std::chrono::milliseconds timeout) {
+  using P = api::BackupPhase;
+  const P p = b.status.phase;
+  const bool uploaded = p == P::kCompleted || p == P::kPartiallyFailed || p == P::kFailed ||
+                        p == P::kWaitingForPluginOperations ||
+                        p == P::kWaitingForPluginOperationsPartiallyFailed || p == P::kFinalizing ||
+                        p == P::kFinalizingPartiallyFailed;
+  const auto& st = b.status;
+  const bool has_volumes = st.volume_snapshots_attempted > 0 ||
+                           st.csi_volume_snapshots_attempted > 0 ||
+                           st.backup_item_operations_attempted > 0 ||
+                           b.spec.default_volumes_to_fs_backup.value_or(false);
+  if (!uploaded || !(details || has_volumes)) return FormatBackupVolumes(nullptr, details);
+  auto text =
+      DownloadText(c, api::DownloadTargetKind::kBackupVolumeInfos, b.metadata.name, timeout);
+  if (!text.ok()) {
+    // A backup written without the file (older servers, or no volumes): nothing to list.
+    // An object store answers a signed URL of a missing object with 404.
+    if (absl::IsNotFound(text.status()) ||
+        std::string(text.status().message()).find("returned HTTP 404") != std::string::npos) {
+      return FormatBackupVolumes(nullptr, details);
+    }
+    return "Backup Volumes:  <error getting volume info: " + std::string(text.status().message()) +
+           ">\n";
+  }
+  auto parsed = ParseJson(*text);
+  if (!parsed.ok()) {
+    return "Backup Volumes:  <error getting volume info: " +
+           std::string(parsed.status().message()) + ">\n";
+  }
+  return FormatBackupVolumes(&*parsed, details);
+}
+
 int RunDescribe(const DescribeFlags& f, const ClientFlags& cf) {
   auto c = Connect(cf);
   if (!c.ok()) return PrintError(Explain(c.status(), "get", "backups", cf.namespace_name));
@@ -226,11 +264,12 @@ int RunDescribe(const DescribeFlags& f, const ClientFlags& cf) {
   for (const auto& b : backups) {
     if (!first) std::printf("\n\n");
     first = false;
-    std::string details;
+    std::string details =
+        DescribeVolumes(**c, b, f.details, std::chrono::seconds(f.timeout_seconds));
     if (f.details) {
-      details = FetchDetails(**c, api::DownloadTargetKind::kBackupResults,
-                             api::DownloadTargetKind::kBackupResourceList, b.metadata.name,
-                             std::chrono::seconds(f.timeout_seconds));
+      details += "\n" + FetchDetails(**c, api::DownloadTargetKind::kBackupResults,
+                                     api::DownloadTargetKind::kBackupResourceList, b.metadata.name,
+                                     std::chrono::seconds(f.timeout_seconds));
     }
     std::fputs(DescribeBackup(b, Now(), details).c_str(), stdout);
   }

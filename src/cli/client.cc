@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "lifeboat/kube/config.h"
+#include "src/cli/client_config.h"
 
 #ifndef LIFEBOAT_VERSION
 #define LIFEBOAT_VERSION "0.0.0"
@@ -18,8 +19,12 @@ void BindClientFlags(CLI::App* cmd, ClientFlags* flags) {
                   "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)");
   cmd->add_option("--kubecontext,--context", flags->context, "kubeconfig context to use");
   cmd->add_option("-n,--namespace", flags->namespace_name,
-                  "the namespace where the lifeboat server runs")
-      ->capture_default_str();
+                  "the namespace where the lifeboat server runs (default: `namespace` of the "
+                  "client config, else $VELERO_NAMESPACE, else velero)");
+  // The default is looked up only when this command runs (not for every command registered),
+  // and before the flag's value is stored, so the flag wins: flag > config > env > "velero".
+  cmd->preparse_callback(
+      [flags](std::size_t) { flags->namespace_name = DefaultClientNamespace(); });
 }
 
 StatusOr<std::unique_ptr<ApiClient>> Connect(const ClientFlags& flags) {

@@ -31,7 +31,9 @@ struct ClientFlags {
   std::string namespace_name = "velero";  // -n / --namespace: where the server runs
 };
 
-// Adds --kubeconfig, --kubecontext (alias --context) and -n/--namespace to `cmd`.
+// Adds --kubeconfig, --kubecontext (alias --context) and -n/--namespace to `cmd`. When `cmd`
+// runs without -n, the namespace is the client config's (client_config.h: config file, then
+// $VELERO_NAMESPACE, then "velero"), as Velero's CLI picks it. Sets cmd's preparse callback.
 void BindClientFlags(CLI::App* cmd, ClientFlags* flags);
 
 struct ApiClient {

@@ -380,9 +380,172 @@ def run(work):
         wait_for("b1's files deleted", lambda: not os.path.exists(os.path.join(root, "b1", "backups", "b1")), 60)
         rc, out, err = e.lifeboat("backup", "get", "b1")
         expect(rc == 1 and 'backup "b1" not found' in err, err)
+        run_location_config_completion_checks(e, work)
         log("all cli client checks passed")
     finally:
         e.stop()
+
+
+def run_location_config_completion_checks(e, work):
+    """backup-location / snapshot-location, client config, completion and describe's volumes."""
+    # ---- describe: the volume section of a backup without volumes (tty1 is Completed)
+    rc, out, err = e.lifeboat("backup", "describe", "tty1")
+    expect(rc == 0 and "Backup Volumes:\n  Velero-Native Snapshots: <none included>\n" in out
+           and "  CSI Snapshots: <none included>" in out and "  Pod Volume Backups: <none included>" in out,
+           out + err)
+    rc, out, err = e.lifeboat("backup", "describe", "tty1", "--details")
+    expect(rc == 0 and "Velero-Native Snapshots: <none included>" in out
+           and "error getting volume info" not in out and "Resource List:" in out, out + err)
+
+    # ---- client config: $HOME/.config/velero/config.json; flag > config > VELERO_NAMESPACE > velero
+    home = os.path.join(work, "home")
+    os.makedirs(home, exist_ok=True)
+
+    def lb(*args, env=None, input=None):
+        full = dict(os.environ, HOME=home)
+        full.pop("VELERO_NAMESPACE", None)
+        full.update(env or {})
+        r = subprocess.run([LIFEBOAT, *args, "--kubeconfig", e.kubeconfig] if args[0] not in ("client", "completion")
+                           else [LIFEBOAT, *args], input=input, capture_output=True, text=True, env=full, timeout=120)
+        log("$ HOME=%s lifeboat %s -> %d\n%s%s" % (home, " ".join(args), r.returncode, r.stdout,
+                                                   ("stderr: " + r.stderr) if r.stderr else ""))
+        return r.returncode, r.stdout, r.stderr
+
+    rc, out, err = lb("client", "config", "get")
+    expect(rc == 0 and out == "", out + err)
+    rc, out, err = lb("client", "config", "set", "namespace=elsewhere", "features=EnableCSI")
+    expect(rc == 0, err)
+    with open(os.path.join(home, ".config", "velero", "config.json")) as f:
+        expect(json.load(f) == {"namespace": "elsewhere", "features": "EnableCSI"}, "config file")
+    rc, out, err = lb("client", "config", "get", "namespace", "cacert")
+    expect(rc == 0 and out == "namespace: elsewhere\ncacert: <NOT SET>\n", out)
+    rc, out, err = lb("client", "config", "set", "oops")
+    expect(rc == 1 and 'invalid KEY=VALUE argument "oops"' in err, err)
+    rc, out, err = lb("backup", "get", "tty1", env={"VELERO_NAMESPACE": "from-env"})
+    expect(rc == 1 and 'backup "tty1" not found in namespace "elsewhere"' in err, err)
+    rc, out, err = lb("backup", "get", "tty1", "-n", NS)
+    expect(rc == 0 and re.search(r"^tty1\s+Completed", out, re.M), out + err)
+    rc, out, err = lb("client", "config", "set", "namespace=")
+    rc, out, err = lb("client", "config", "get")
+    expect(rc == 0 and out == "features: EnableCSI\n", out)
+    rc, out, err = lb("backup", "get", "tty1", env={"VELERO_NAMESPACE": "from-env"})
+    expect(rc == 1 and 'not found in namespace "from-env"' in err, err)
+    rc, out, err = lb("backup", "get", "tty1")
+    expect(rc == 0 and "tty1" in out, out + err)
+
+    # ---- completion of the real binary in bash
+    r = subprocess.run(["bash", "-c", "source <(\"$0\" completion bash); complete -p lifeboat", LIFEBOAT],
+                       capture_output=True, text=True)
+    expect(r.returncode == 0 and r.stdout.strip() == "complete -o default -F _lifeboat lifeboat", r.stdout + r.stderr)
+
+    # ---- backup-location
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--provider", "local")
+    expect(rc == 1 and "--bucket is required" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--bucket", "b")
+    expect(rc == 1 and "--provider is required" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--provider", "local", "--bucket", "b",
+                              "--access-mode", "WriteOnly")
+    expect(rc != 0 and "WriteOnly not in {ReadWrite,ReadOnly}" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--provider", "local", "--bucket", "b",
+                              "--kubecontext", "kubesim-viewer")
+    expect(rc == 1 and "not allowed to create backupstoragelocations.velero.io" in err, err)
+    root2 = os.path.join(work, "buckets2")
+    os.makedirs(os.path.join(root2, "b3"), exist_ok=True)
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--provider", "local", "--bucket", "b3",
+                              "--prefix", "team-a", "--config", "root=" + root2, "--labels", "tier=cold",
+                              "--access-mode", "ReadOnly", "--backup-sync-period", "2m", "--credential", "creds=cloud")
+    expect(rc == 0 and 'Backup storage location "sec" configured successfully.' in out, out + err)
+    bsl = e.get("backupstoragelocation", "sec")
+    expect(bsl["spec"]["provider"] == "local" and bsl["spec"]["objectStorage"] == {"bucket": "b3", "prefix": "team-a"}
+           and bsl["spec"]["config"] == {"root": root2} and bsl["spec"]["accessMode"] == "ReadOnly"
+           and bsl["spec"]["backupSyncPeriod"] == "2m0s" and bsl["metadata"]["labels"] == {"tier": "cold"}
+           and bsl["spec"]["credential"] == {"name": "creds", "key": "cloud"} and not bsl["spec"].get("default"), bsl)
+    rc, out, err = e.lifeboat("backup-location", "create", "sec", "--provider", "local", "--bucket", "b3")
+    expect(rc == 1 and 'backup storage location "sec" already exists' in err, err)
+    rc, out, err = e.lifeboat("backup-location", "get")
+    lines = out.splitlines()
+    expect(rc == 0 and re.match(r"NAME\s+PROVIDER\s+BUCKET/PREFIX\s+PHASE\s+LAST VALIDATED\s+ACCESS MODE\s+DEFAULT$",
+                                lines[0]), out)
+    expect(re.search(r"^default\s+local\s+b1\s+Available\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC\s+ReadWrite\s+true$",
+                     out, re.M), out)
+    expect(re.search(r"^sec\s+local\s+b3/team-a\s+\S+.*ReadOnly$", out, re.M), out)
+    rc, out, err = e.lifeboat("backup-location", "get", "-l", "tier=cold", "-o", "json")
+    doc = json.loads(out)
+    expect(rc == 0 and [i["metadata"]["name"] for i in doc["items"]] == ["sec"], out)
+    rc, out, err = e.lifeboat("backup-location", "get", "--default", "-o", "yaml")
+    expect(rc == 0 and "name: default" in out and "name: sec" not in out, out)
+    rc, out, err = e.lifeboat("backup-location", "get", "nope")
+    expect(rc == 1 and 'backup storage location "nope" not found' in err, err)
+    rc, out, err = e.lifeboat("backup-location", "set", "sec", "--credential", "a=b,c=d")
+    expect(rc == 1 and "exactly one SECRET=KEY pair" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "set", "sec")
+    expect(rc == 1 and "nothing to change" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "set", "nope", "--default")
+    expect(rc == 1 and 'backup storage location "nope" not found' in err, err)
+    # --default moves the default: exactly one default at a time.
+    rc, out, err = e.lifeboat("backup-location", "set", "sec", "--default")
+    expect(rc == 0 and 'Backup storage location "sec" configured successfully.' in out
+           and 'Backup storage location "default" is no longer the default.' in out, out + err)
+    expect(e.get("backupstoragelocation", "sec")["spec"]["default"] is True
+           and not e.get("backupstoragelocation", "default")["spec"].get("default"), "default moved")
+    rc, out, err = e.lifeboat("backup-location", "create", "ter", "--provider", "local", "--bucket", "b3",
+                              "--config", "root=" + root2, "--default")
+    expect(rc == 0 and 'Backup storage location "sec" is no longer the default.' in out, out + err)
+    rc, out, err = e.lifeboat("backup-location", "set", "default", "--default")
+    expect(rc == 0 and 'Backup storage location "ter" is no longer the default.' in out, out + err)
+    rc, out, err = e.lifeboat("backup-location", "get", "--default")
+    expect(rc == 0 and len(out.splitlines()) == 2 and out.splitlines()[1].startswith("default "), out)
+    rc, out, err = e.lifeboat("backup-location", "set", "default", "--credential", "creds=cloud")
+    expect(rc == 0 and e.get("backupstoragelocation", "default")["spec"]["credential"] == {"name": "creds", "key": "cloud"}
+           and e.get("backupstoragelocation", "default")["spec"]["default"] is True, out + err)
+    e.kubectl("patch", "backupstoragelocation", "default", "-n", NS, "--type", "json",
+              "-p", '[{"op": "remove", "path": "/spec/credential"}]')
+
+    # Deleting a location deletes the Backup objects that use it and their Restores, not the data.
+    wait_for("location ter Available",
+             lambda: (e.get("backupstoragelocation", "ter") or {}).get("status", {}).get("phase") == "Available", 60)
+    rc, out, err = e.lifeboat("backup", "create", "secb", "--storage-location", "ter",
+                              "--include-namespaces", "app", "--wait")
+    expect(rc == 0, out + err + e.server_log())
+    e.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "velero.io/v1", "kind": "Restore", "metadata": {"name": "secr", "namespace": NS},
+        "spec": {"backupName": "secb"}, "status": {"phase": "Completed"}}))
+    rc, out, err = e.lifeboat("backup-location", "delete")
+    expect(rc == 1 and "--selector or --all" in err, err)
+    rc, out, err = e.lifeboat("backup-location", "delete", "ter", input="n\n")
+    expect(rc == 1 and "Backup and Restore objects that use them are deleted too" in out
+           and "Cancelled" in out and e.get("backupstoragelocation", "ter") is not None, out)
+    rc, out, err = e.lifeboat("backup-location", "delete", "ter", "--confirm")
+    expect(rc == 0 and 'Backup storage location "ter" deleted successfully.' in out
+           and 'Backup associated with the deleted location "secb" deleted successfully.' in out
+           and 'Restore of a backup of the deleted location "secr" deleted successfully.' in out, out + err)
+    wait_for("location ter, backup secb and restore secr gone",
+             lambda: e.get("backupstoragelocation", "ter") is None and e.get("backup", "secb") is None
+             and e.get("restore", "secr") is None, 60)
+    expect(os.path.isdir(os.path.join(root2, "b3", "backups", "secb")), "the bucket's data of secb must be kept")
+    expect(e.get("backup", "tty1") is not None, "backups of other locations are kept")
+    rc, out, err = e.lifeboat("backup-location", "delete", "-l", "tier=cold", "--confirm")
+    expect(rc == 0 and 'Backup storage location "sec" deleted successfully.' in out, out + err)
+
+    # ---- snapshot-location
+    rc, out, err = e.lifeboat("snapshot-location", "create", "vs1", "--config", "region=us-east-1")
+    expect(rc == 1 and "--provider is required" in err, err)
+    rc, out, err = e.lifeboat("snapshot-location", "create", "vs1", "--provider", "aws",
+                              "--config", "region=us-east-1", "--labels", "kind=ebs")
+    expect(rc == 0 and 'Snapshot volume location "vs1" configured successfully.' in out, out + err)
+    vsl = e.get("volumesnapshotlocation", "vs1")
+    expect(vsl["spec"]["provider"] == "aws" and vsl["spec"]["config"] == {"region": "us-east-1"}, vsl)
+    rc, out, err = e.lifeboat("snapshot-location", "get")
+    expect(rc == 0 and re.match(r"NAME\s+PROVIDER$", out.splitlines()[0])
+           and re.search(r"^vs1\s+aws$", out, re.M), out)
+    rc, out, err = e.lifeboat("snapshot-location", "set", "vs1", "--credential", "creds=cloud")
+    expect(rc == 0 and e.get("volumesnapshotlocation", "vs1")["spec"]["credential"] == {"name": "creds", "key": "cloud"},
+           out + err)
+    rc, out, err = e.lifeboat("snapshot-location", "get", "vs1", "-o", "json")
+    expect(rc == 0 and json.loads(out)["metadata"]["name"] == "vs1", out)
+    rc, out, err = e.lifeboat("snapshot-location", "delete", "vs1", "--confirm")
+    expect(rc == 0 and 'Volume snapshot location "vs1" deleted successfully.' in out
+           and e.get("volumesnapshotlocation", "vs1") is None, out + err)
 
 
 def main():

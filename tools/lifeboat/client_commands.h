@@ -2,8 +2,9 @@
 
 // The Velero-style client commands (src/cli, docs/cli.md): `backup create|get|describe|delete|
 // logs` and `restore create|get|describe|delete|logs` under the existing `backup` / `restore`
-// commands (AddBackupCommands / AddRestoreCommands must run first), `schedule ...` and
-// `version`.
+// commands (AddBackupCommands / AddRestoreCommands must run first), `schedule ...`,
+// `backup-location ...`, `snapshot-location ...`, `version`, `client config get|set` and
+// `completion bash|zsh|fish` (which covers every command of `app`).
 
 #include <CLI/CLI.hpp>
 

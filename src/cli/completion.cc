@@ -1,0 +1,374 @@
+#include "src/cli/completion.h"
+
+#include <cstdio>
+
+namespace lifeboat::cli {
+
+namespace {
+
+// "TEXT:{table,json,yaml}" -> table, json, yaml (CLI11's IsMember description).
+std::vector<std::string> ChoicesOf(const std::string& type_name) {
+  std::vector<std::string> out;
+  const size_t open = type_name.find(":{");
+  if (open == std::string::npos) return out;
+  const size_t close = type_name.find('}', open);
+  if (close == std::string::npos) return out;
+  const std::string list = type_name.substr(open + 2, close - open - 2);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > start) out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The first line of a description, without control characters.
+std::string OneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') break;
+    out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  }
+  return out;
+}
+
+void Walk(const CLI::App& app, const std::string& path, std::vector<CompletionNode>& out) {
+  CompletionNode node;
+  node.path = path;
+  const auto subs = app.get_subcommands(
+      [](const CLI::App* a) { return !a->get_name().empty() && !a->get_group().empty(); });
+  for (const CLI::App* sub : subs) {
+    node.subcommands.emplace_back(sub->get_name(), OneLine(sub->get_description()));
+  }
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_group().empty()) continue;
+    if (opt->get_lnames().empty() && opt->get_snames().empty()) {  // positional
+      for (auto& c : ChoicesOf(opt->get_type_name())) node.arguments.push_back(std::move(c));
+      continue;
+    }
+    CompletionFlag flag;
+    for (const auto& l : opt->get_lnames()) flag.names.push_back("--" + l);
+    for (const auto& s : opt->get_snames()) flag.names.push_back("-" + s);
+    flag.description = OneLine(opt->get_description());
+    flag.takes_value = opt->get_expected_min() > 0;
+    if (flag.takes_value) flag.choices = ChoicesOf(opt->get_type_name());
+    node.flags.push_back(std::move(flag));
+  }
+  out.push_back(std::move(node));
+  for (const CLI::App* sub : subs) Walk(*sub, path + " " + sub->get_name(), out);
+}
+
+// 'text' for POSIX shells (bash, zsh).
+std::string Sq(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// 'text' for fish (backslash and quote escaped).
+std::string FishSq(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string SubcommandNames(const CompletionNode& n) {
+  std::vector<std::string> names;
+  for (const auto& [name, desc] : n.subcommands) names.push_back(name);
+  return Join(names, " ");
+}
+
+std::string FlagNames(const CompletionNode& n) {
+  std::vector<std::string> names;
+  for (const auto& f : n.flags) names.insert(names.end(), f.names.begin(), f.names.end());
+  return Join(names, " ");
+}
+
+// Shared by bash and zsh: subcommand names, flag names and the values of an option.
+std::string PosixTables(const std::vector<CompletionNode>& tree, const std::string& fn) {
+  std::string o;
+  o += fn + "_subcommands() {\n  case \"$1\" in\n";
+  for (const auto& n : tree) {
+    if (!n.subcommands.empty())
+      o += "    " + Sq(n.path) + ") echo " + Sq(SubcommandNames(n)) + " ;;\n";
+  }
+  o += "  esac\n}\n\n";
+  o += fn + "_flags() {\n  case \"$1\" in\n";
+  for (const auto& n : tree) {
+    if (!n.flags.empty()) o += "    " + Sq(n.path) + ") echo " + Sq(FlagNames(n)) + " ;;\n";
+  }
+  o += "  esac\n}\n\n";
+  o += "# Succeeds for an option that takes a value, printing its choices (if it has a fixed "
+       "set).\n";
+  o += fn + "_option_values() {\n  case \"$1|$2\" in\n";
+  for (const auto& n : tree) {
+    for (const auto& f : n.flags) {
+      if (!f.takes_value) continue;
+      std::vector<std::string> keys;
+      for (const auto& name : f.names) keys.push_back(Sq(n.path + "|" + name));
+      o += "    " + Join(keys, "|") + ") echo " + Sq(Join(f.choices, " ")) + " ;;\n";
+    }
+  }
+  o += "    *) return 1 ;;\n  esac\n}\n\n";
+  o += fn + "_arguments() {\n  case \"$1\" in\n";
+  for (const auto& n : tree) {
+    if (!n.arguments.empty())
+      o += "    " + Sq(n.path) + ") echo " + Sq(Join(n.arguments, " ")) + " ;;\n";
+  }
+  o += "  esac\n}\n\n";
+  return o;
+}
+
+std::string BashScript(const std::vector<CompletionNode>& tree, const std::string& program) {
+  const std::string fn = "__" + program;
+  std::string o;
+  o += "# bash completion for " + program + " (generated by `" + program + " completion bash`).\n";
+  o += "# Load it in the current shell:    source <(" + program + " completion bash)\n";
+  o += "# or for every shell:             " + program +
+       " completion bash > /etc/bash_completion.d/" + program + "\n\n";
+  o += PosixTables(tree, fn);
+  o += "_" + program + "() {\n";
+  o += "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"\" cmdpath=" + Sq(program) +
+       " i w skip=0 values\n";
+  o += "  for ((i = 1; i < COMP_CWORD; i++)); do\n";
+  o += "    w=\"${COMP_WORDS[i]}\"\n";
+  o += "    if [[ \"$w\" == \"=\" ]]; then skip=1; continue; fi\n";
+  o += "    if ((skip)); then skip=0; continue; fi\n";
+  o += "    if [[ \"$w\" == -* ]]; then\n";
+  o += "      if [[ \"$w\" != *=* ]] && " + fn +
+       "_option_values \"$cmdpath\" \"$w\" >/dev/null; then skip=1; fi\n";
+  o += "      continue\n";
+  o += "    fi\n";
+  o += "    if [[ \" $(" + fn + "_subcommands \"$cmdpath\") \" == *\" $w \"* ]]; then\n";
+  o += "      cmdpath=\"$cmdpath $w\"\n";
+  o += "    fi\n";
+  o += "  done\n";
+  o += "  if ((COMP_CWORD >= 1)); then prev=\"${COMP_WORDS[COMP_CWORD-1]}\"; fi\n";
+  o += "  if [[ \"$cur\" == \"=\" ]]; then cur=\"\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"; fi\n";
+  o += "  if [[ \"$prev\" == \"=\" ]] && ((COMP_CWORD >= 2)); then "
+       "prev=\"${COMP_WORDS[COMP_CWORD-2]}\"; fi\n";
+  o += "  if [[ \"$prev\" == -* ]] && values=\"$(" + fn +
+       "_option_values \"$cmdpath\" \"$prev\")\"; then\n";
+  o += "    # A value: its choices, or files (complete -o default) when it has none.\n";
+  o += "    COMPREPLY=($(compgen -W \"$values\" -- \"$cur\"))\n";
+  o += "    return 0\n";
+  o += "  fi\n";
+  o += "  if [[ \"$cur\" == -* ]]; then\n";
+  o += "    COMPREPLY=($(compgen -W \"$(" + fn + "_flags \"$cmdpath\")\" -- \"$cur\"))\n";
+  o += "  else\n";
+  o += "    COMPREPLY=($(compgen -W \"$(" + fn + "_subcommands \"$cmdpath\") $(" + fn +
+       "_arguments \"$cmdpath\")\" -- \"$cur\"))\n";
+  o += "  fi\n";
+  o += "  return 0\n";
+  o += "}\n\n";
+  o += "complete -o default -F _" + program + " " + program + "\n";
+  return o;
+}
+
+std::string ZshScript(const std::vector<CompletionNode>& tree, const std::string& program) {
+  const std::string fn = "__" + program;
+  std::string o;
+  o += "#compdef " + program + "\n";
+  o += "# zsh completion for " + program + " (generated by `" + program + " completion zsh`).\n";
+  o += "# Load it in the current shell (after compinit):  source <(" + program +
+       " completion zsh)\n";
+  o += "# or save it as _" + program + " in a directory of $fpath.\n\n";
+  o += PosixTables(tree, fn);
+  // name:description lines for _describe.
+  o += fn + "_describe_subcommands() {\n  case \"$1\" in\n";
+  for (const auto& n : tree) {
+    if (n.subcommands.empty()) continue;
+    std::vector<std::string> items;
+    for (const auto& [name, desc] : n.subcommands) items.push_back(Sq(name + ":" + desc));
+    o += "    " + Sq(n.path) + ") reply=(" + Join(items, " ") + ") ;;\n";
+  }
+  o += "    *) reply=() ;;\n  esac\n}\n\n";
+  o += fn + "_describe_flags() {\n  case \"$1\" in\n";
+  for (const auto& n : tree) {
+    if (n.flags.empty()) continue;
+    std::vector<std::string> items;
+    for (const auto& f : n.flags) {
+      for (const auto& name : f.names) items.push_back(Sq(name + ":" + f.description));
+    }
+    o += "    " + Sq(n.path) + ") reply=(" + Join(items, " ") + ") ;;\n";
+  }
+  o += "    *) reply=() ;;\n  esac\n}\n\n";
+  o += "_" + program + "() {\n";
+  o += "  local cmdpath=" + Sq(program) + " w skip=0 i values cur=\"${words[CURRENT]}\"\n";
+  o += "  local prev=\"${words[CURRENT-1]}\"\n";
+  o += "  local -a reply\n";
+  o += "  for ((i = 2; i < CURRENT; i++)); do\n";
+  o += "    w=\"${words[i]}\"\n";
+  o += "    if ((skip)); then skip=0; continue; fi\n";
+  o += "    if [[ \"$w\" == -* ]]; then\n";
+  o += "      if [[ \"$w\" != *=* ]] && " + fn +
+       "_option_values \"$cmdpath\" \"$w\" >/dev/null; then skip=1; fi\n";
+  o += "      continue\n";
+  o += "    fi\n";
+  o += "    if [[ \" $(" + fn + "_subcommands \"$cmdpath\") \" == *\" $w \"* ]]; then\n";
+  o += "      cmdpath=\"$cmdpath $w\"\n";
+  o += "    fi\n";
+  o += "  done\n";
+  o += "  if [[ \"$prev\" == -* ]] && values=\"$(" + fn +
+       "_option_values \"$cmdpath\" \"$prev\")\"; then\n";
+  o += "    if [[ -n \"$values\" ]]; then compadd -- ${=values}; else _files; fi\n";
+  o += "    return\n";
+  o += "  fi\n";
+  o += "  if [[ \"$cur\" == -* ]]; then\n";
+  o += "    " + fn + "_describe_flags \"$cmdpath\"\n";
+  o += "    _describe -t options 'option' reply\n";
+  o += "  else\n";
+  o += "    " + fn + "_describe_subcommands \"$cmdpath\"\n";
+  o += "    values=\"$(" + fn + "_arguments \"$cmdpath\")\"\n";
+  o += "    if (( ${#reply} )); then _describe -t commands 'command' reply\n";
+  o += "    elif [[ -n \"$values\" ]]; then compadd -- ${=values}\n";
+  o += "    else _files; fi\n";
+  o += "  fi\n";
+  o += "}\n\n";
+  o += "if [[ \"${funcstack[1]}\" == \"_" + program + "\" ]]; then\n";
+  o += "  _" + program + " \"$@\"\n";
+  o += "elif (( $+functions[compdef] )); then\n";
+  o += "  compdef _" + program + " " + program + "\n";
+  o += "else\n";
+  o += "  print -u2 '" + program +
+       " completion: run compinit first (autoload -U compinit && compinit)'\n";
+  o += "fi\n";
+  return o;
+}
+
+std::string FishScript(const std::vector<CompletionNode>& tree, const std::string& program) {
+  const std::string fn = "__" + program;
+  std::string o;
+  o += "# fish completion for " + program + " (generated by `" + program + " completion fish`).\n";
+  o += "# Load it in the current shell:  " + program + " completion fish | source\n";
+  o += "# or for every shell:           " + program +
+       " completion fish > ~/.config/fish/completions/" + program + ".fish\n\n";
+  o += "function " + fn + "_subcommands\n    switch $argv[1]\n";
+  for (const auto& n : tree) {
+    if (n.subcommands.empty()) continue;
+    std::vector<std::string> names;
+    for (const auto& [name, desc] : n.subcommands) names.push_back(FishSq(name));
+    o += "        case " + FishSq(n.path) + "\n            printf '%s\\n' " + Join(names, " ") +
+         "\n";
+  }
+  o += "    end\nend\n\n";
+  o += "function " + fn + "_takes_value\n    switch \"$argv[1]|$argv[2]\"\n";
+  std::vector<std::string> keys;
+  for (const auto& n : tree) {
+    for (const auto& f : n.flags) {
+      if (!f.takes_value) continue;
+      for (const auto& name : f.names) keys.push_back(FishSq(n.path + "|" + name));
+    }
+  }
+  if (!keys.empty()) o += "        case " + Join(keys, " ") + "\n            return 0\n";
+  o += "    end\n    return 1\nend\n\n";
+  o += "function " + fn + "_path\n";
+  o += "    set -l tokens (commandline -opc)\n";
+  o += "    set -e tokens[1]\n";
+  o += "    set -l p " + FishSq(program) + "\n";
+  o += "    set -l skip 0\n";
+  o += "    for w in $tokens\n";
+  o += "        if test $skip -eq 1\n            set skip 0\n            continue\n        end\n";
+  o += "        if string match -q -- '-*' $w\n";
+  o += "            if not string match -q -- '*=*' $w; and " + fn + "_takes_value \"$p\" $w\n";
+  o += "                set skip 1\n            end\n            continue\n        end\n";
+  o += "        if contains -- $w (" + fn + "_subcommands \"$p\")\n";
+  o += "            set p \"$p $w\"\n        end\n";
+  o += "    end\n";
+  o += "    echo $p\nend\n\n";
+  o += "function " + fn + "_at\n    test (" + fn + "_path) = \"$argv[1]\"\nend\n\n";
+  o += "complete -c " + program + " -e\n";
+  for (const auto& n : tree) {
+    const std::string cond = "-n " + FishSq(fn + "_at '" + n.path + "'");
+    for (const auto& [name, desc] : n.subcommands) {
+      o += "complete -c " + program + " " + cond + " -f -a " + FishSq(name) + " -d " +
+           FishSq(desc) + "\n";
+    }
+    if (!n.arguments.empty()) {
+      o +=
+          "complete -c " + program + " " + cond + " -f -a " + FishSq(Join(n.arguments, " ")) + "\n";
+    }
+    for (const auto& f : n.flags) {
+      std::string line = "complete -c " + program + " " + cond;
+      for (const auto& name : f.names) {
+        if (name.starts_with("--")) {
+          line += " -l " + FishSq(name.substr(2));
+        } else if (name.size() == 2) {
+          line += " -s " + FishSq(name.substr(1));
+        } else {
+          line += " -o " + FishSq(name.substr(1));
+        }
+      }
+      if (f.takes_value) {
+        if (!f.choices.empty()) {
+          line += " -x -a " + FishSq(Join(f.choices, " "));
+        } else {
+          line += " -r";
+        }
+      }
+      line += " -d " + FishSq(f.description);
+      o += line + "\n";
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+std::vector<CompletionNode> CompletionTree(const CLI::App& root, const std::string& program) {
+  std::vector<CompletionNode> out;
+  Walk(root, program, out);
+  return out;
+}
+
+StatusOr<std::string> CompletionScript(const CLI::App& root, std::string_view shell,
+                                       const std::string& program) {
+  const auto tree = CompletionTree(root, program);
+  if (shell == "bash") return BashScript(tree, program);
+  if (shell == "zsh") return ZshScript(tree, program);
+  if (shell == "fish") return FishScript(tree, program);
+  return absl::InvalidArgumentError("unsupported shell \"" + std::string(shell) +
+                                    "\": valid shells are bash, zsh, fish");
+}
+
+void AddCompletionCommand(CLI::App& app, int* exit_code) {
+  auto shell = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "completion",
+      "Print a shell completion script (bash: source <(lifeboat completion bash); zsh: "
+      "source <(lifeboat completion zsh); fish: lifeboat completion fish | source)");
+  cmd->add_option("shell", *shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  const CLI::App* root = &app;
+  cmd->callback([=] {
+    auto script = CompletionScript(*root, *shell);
+    if (!script.ok()) {
+      std::fprintf(stderr, "An error occurred: %s\n",
+                   std::string(script.status().message()).c_str());
+      *exit_code = 1;
+      return;
+    }
+    std::fputs(script->c_str(), stdout);
+    *exit_code = 0;
+  });
+}
+
+}  // namespace lifeboat::cli
