@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", opts.data_dir, "Directory for state, certificates, tokens and volumes")->required();
   app.add_option("--listen", opts.listen, "host:port to listen on (port 0 picks a free one)")
       ->capture_default_str();
+  app.add_option("--snapshot-dir", opts.snapshot_dir,
+                 "Directory for CSI volume snapshots (default <data-dir>/snapshots); kubesims sharing it share snapshots");
   app.add_option("--write-kubeconfig", opts.kubeconfig, "Write a kubeconfig for the admin (and viewer) user here");
   app.add_flag("--fresh", opts.fresh, "Discard the state in --data-dir and start an empty cluster");
   app.add_option("--authorization", opts.authorization,

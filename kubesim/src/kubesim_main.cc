@@ -9,6 +9,7 @@
 
 #include "kubesim/src/api/defaults.h"
 #include "kubesim/src/controllers/builtin.h"
+#include "kubesim/src/controllers/snapshots/snapshots.h"
 #include "kubesim/src/exec/exec.h"
 #include "kubesim/src/pki/auth.h"
 #include "kubesim/src/pki/pki.h"
@@ -127,10 +128,17 @@ StatusOr<std::unique_ptr<Kubesim>> StartKubesim(const MainOptions& options) {
   k->registry_ = std::make_unique<Registry>();
   k->cluster_ = std::make_unique<Cluster>(k->store_.get(), k->registry_.get(), Cluster::Options{});
   LIFEBOAT_RETURN_IF_ERROR(Annotate(k->cluster_->Bootstrap(), "bootstrapping the cluster"));
+  LIFEBOAT_RETURN_IF_ERROR(Annotate(snapshots::EnsureSnapshotApi(*k->cluster_), "installing the snapshot API"));
+  const fs::path snapshot_dir = options.snapshot_dir.empty() ? options.data_dir / "snapshots" : options.snapshot_dir;
+  fs::create_directories(snapshot_dir, ec);
+  if (ec) return absl::InvalidArgumentError("cannot create --snapshot-dir " + snapshot_dir.string() + ": " + ec.message());
   if (options.controllers) {
     k->controllers_ = std::make_unique<ControllerRunner>(k->store_.get());
-    AddBuiltinControllers(*k->controllers_, ControllerContext{k->cluster_.get(), options.data_dir,
-                                                               k->pki_.ca_cert_pem, options.nodes});
+    AddBuiltinControllers(*k->controllers_, ControllerContext{.cluster = k->cluster_.get(),
+                                                               .data_dir = options.data_dir,
+                                                               .snapshot_dir = snapshot_dir,
+                                                               .ca_pem = k->pki_.ca_cert_pem,
+                                                               .nodes = options.nodes});
     k->controllers_->Start();
   }
   k->exec_ = std::make_unique<ExecService>(k->cluster_.get(), options.data_dir,

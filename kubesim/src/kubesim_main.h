@@ -15,6 +15,9 @@ namespace kubesim {
 
 struct MainOptions {
   std::filesystem::path data_dir;
+  // Where CSI snapshots (of hostpath.csi.kubesim.io) are kept; kubesims given the same
+  // directory share them. Empty: <data_dir>/snapshots.
+  std::filesystem::path snapshot_dir;
   std::string listen = "127.0.0.1:0";
   std::filesystem::path kubeconfig;  // empty: not written
   bool fresh = false;

@@ -1090,6 +1090,13 @@ void ExecService::Handle(lifeboat::http::Request& req, lifeboat::http::ResponseW
                "HOME=" + pod_dir.string(), "POD_NAME=" + pod, "POD_NAMESPACE=" + ns,
                "CONTAINER=" + *container, "HOSTNAME=" + pod};
   if (tty) popts.env.push_back("TERM=xterm");
+  // The container's root: the kubelet links each of its volumeMounts in there
+  // ($KUBESIM_ROOT/data for a mount at /data).
+  if (SafeComponent(*container)) {
+    const std::filesystem::path root = pod_dir / "containers" / *container;
+    std::filesystem::create_directories(root, ec);
+    popts.env.push_back("KUBESIM_ROOT=" + root.string());
+  }
 
   if (spdy_upgrade) {
     SpdyExec exec{.ns = ns,

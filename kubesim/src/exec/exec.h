@@ -2,6 +2,9 @@
 
 // Pod exec, attach and log for kubesim: `kubectl exec` over WebSocket (channel.k8s.io,
 // v4/v5.channel.k8s.io), running the command as a local process in the pod's root directory.
+// The command's environment has KUBESIM_ROOT=<data_dir>/kubelet/pods/<uid>/containers/<name>,
+// where the kubelet links each volumeMount of the container (mountPath /data ->
+// $KUBESIM_ROOT/data), plus PATH, HOME, POD_NAME, POD_NAMESPACE, CONTAINER and HOSTNAME.
 // It runs local commands, so it serves authenticated callers on loopback only.
 
 #include <filesystem>

@@ -4,8 +4,10 @@
 //                 every namespace gets the "default" ServiceAccount and kube-root-ca.crt.
 //   gc            garbage collection by ownerReferences (background, foreground, orphan).
 //   volumes       the default StorageClass "standard" (provisioner kubesim.io/hostpath), dynamic
-//                 provisioning, PV/PVC binding (also of pre-bound pairs, as restores create),
-//                 reclaim, and the pvc-protection / pv-protection finalizers.
+//                 provisioning (also by the CSI driver hostpath.csi.kubesim.io of class
+//                 csi-hostpath, whose claims may start from a VolumeSnapshot), PV/PVC binding
+//                 (also of pre-bound pairs, as restores create), reclaim, and the
+//                 pvc-protection / pv-protection finalizers.
 //   endpoints     Endpoints and EndpointSlices of services with selectors.
 
 #include "kubesim/src/controllers/lifecycle/lifecycle.h"
@@ -17,6 +19,7 @@
 #include <unordered_map>
 
 #include "kubesim/src/api/object_util.h"
+#include "kubesim/src/controllers/snapshots/snapshots.h"
 #include "kubesim/src/controllers/workloads/base.h"
 #include "kubesim/src/controllers/workloads/util.h"
 #include "lifeboat/common/log.h"
@@ -38,6 +41,9 @@ using workloads::Selector;
 using workloads::Writer;
 
 constexpr char kHostpathProvisioner[] = "kubesim.io/hostpath";
+constexpr const char* kCsiDriver = snapshots::kDriver;  // hostpath.csi.kubesim.io
+
+bool IsKubesimProvisioner(const std::string& p) { return p == kHostpathProvisioner || p == kCsiDriver; }
 constexpr char kPvcProtection[] = "kubernetes.io/pvc-protection";
 constexpr char kPvProtection[] = "kubernetes.io/pv-protection";
 constexpr char kRootCaDescription[] =
@@ -423,7 +429,8 @@ class VolumeController : public Controller {
       : ctx_(ctx), w_(ctx.cluster, "kube-controller-manager") {}
   std::string name() const override { return "persistentvolume-binder"; }
   std::vector<std::string> Watches() const override {
-    return {"persistentvolumeclaims", "persistentvolumes", "pods", "storageclasses.storage.k8s.io"};
+    return {"persistentvolumeclaims", "persistentvolumes", "pods", "storageclasses.storage.k8s.io",
+            snapshots::kVolumeSnapshotsGr};
   }
 
   void OnEvent(const StoreEvent& ev) override {
@@ -454,6 +461,15 @@ class VolumeController : public Controller {
           }
         }
         for (const std::string& c : claims) ReconcileClaim(o.ns, c);
+      } else if (o.gr == snapshots::kVolumeSnapshotsGr) {
+        // A snapshot became ready: claims restoring from it can be provisioned now.
+        if (ev.type == EventType::kDeleted) return;
+        for (const ObjectPtr& c : ListObjects(w_.store(), "persistentvolumeclaims", o.ns, [&](const StoredObject& s) {
+               return GetString(s.object, {"spec", "volumeName"}).empty() &&
+                      snapshots::SnapshotSourceName(s.object) == o.name;
+             })) {
+          ReconcileClaim(c->ns, c->name);
+        }
       } else if (o.gr == "storageclasses.storage.k8s.io") {
         for (const ObjectPtr& c : ListObjects(w_.store(), "persistentvolumeclaims", "", [](const StoredObject& s) {
                return GetString(s.object, {"status", "phase"}) != "Bound";
@@ -481,10 +497,17 @@ class VolumeController : public Controller {
 
  private:
   // The first start of a cluster gets the "standard" class, as kind and minikube clusters do.
+  // (The CSI driver's class csi-hostpath, made at start-up before the controllers run, does not
+  // count: a cluster with no other class is at its first start.)
   void EnsureDefaultStorageClass() {
     const ResourceType* sc = w_.Type("storage.k8s.io", "storageclasses");
     if (sc == nullptr) return;
-    if (w_.store().Count("storageclasses.storage.k8s.io") > 0) return;
+    bool others = false;
+    w_.store().List("storageclasses.storage.k8s.io", "", true, "", 0, [&](const StoredObject& c) {
+      if (c.name != snapshots::kStorageClass) others = true;
+      return false;
+    });
+    if (others) return;
     json::value obj = json::object{
         {"apiVersion", "storage.k8s.io/v1"},
         {"kind", "StorageClass"},
@@ -541,7 +564,8 @@ class VolumeController : public Controller {
     const bool claim_prebound = !volume.empty();
     if (volume.empty()) {
       // A matching Available volume, else dynamic provisioning.
-      volume = FindAvailableVolume(claim);
+      // (A claim restoring a snapshot gets a new volume with the snapshot's data.)
+      if (!snapshots::SnapshotSourceName(claim)) volume = FindAvailableVolume(claim);
       if (volume.empty()) volume = Provision(claim);
       if (volume.empty()) return;
     }
@@ -649,12 +673,16 @@ class VolumeController : public Controller {
     return best;
   }
 
-  // Dynamic provisioning by kubesim.io/hostpath: a CSI volume backed by <data>/volumes/<pv>.
+  // Dynamic provisioning by kubesim.io/hostpath or hostpath.csi.kubesim.io: a CSI volume backed
+  // by <data>/volumes/<pv>. The CSI driver's volumes may start as a copy of a VolumeSnapshot
+  // (spec.dataSourceRef / spec.dataSource); the claim waits until the snapshot is ready.
   std::string Provision(const json::value& claim) {
     std::string cls = GetString(claim, {"spec", "storageClassName"});
     if (cls.empty()) return "";
     ObjectPtr sc = w_.store().Get("storageclasses.storage.k8s.io", "", cls);
-    if (sc == nullptr || GetString(sc->object, {"provisioner"}) != kHostpathProvisioner) return "";
+    if (sc == nullptr) return "";
+    const std::string provisioner = GetString(sc->object, {"provisioner"});
+    if (!IsKubesimProvisioner(provisioner)) return "";
     const std::string ns = MetaString(claim, "namespace");
     const std::string name = MetaString(claim, "name");
     if (GetString(sc->object, {"volumeBindingMode"}) == "WaitForFirstConsumer" && !ClaimInUse(ns, name)) return "";
@@ -664,7 +692,22 @@ class VolumeController : public Controller {
     const std::string pv_name = "pvc-" + uid;
     if (w_.store().Get("persistentvolumes", "", pv_name) == nullptr) {
       std::error_code ec;
-      fs::create_directories(ctx_.data_dir / "volumes" / pv_name, ec);
+      const fs::path volume_dir = ctx_.data_dir / "volumes" / pv_name;
+      std::optional<std::string> source = provisioner == kCsiDriver ? snapshots::SnapshotSourceName(claim) : std::nullopt;
+      if (source && !fs::exists(volume_dir, ec)) {
+        std::string why;
+        std::optional<std::string> handle = snapshots::ReadySnapshotHandle(w_.store(), ns, *source, why);
+        if (!handle) {
+          LB_LOG_DEBUG("kubesim: claim {}/{} waits for its data source: {}", ns, name, why);
+          return "";
+        }
+        Status restored = snapshots::RestoreSnapshot(snapshots::SnapshotDir(ctx_), *handle, volume_dir);
+        if (!restored.ok()) {
+          LB_LOG_WARN("kubesim: restoring snapshot {} into {}: {}", *handle, pv_name, restored.ToString());
+          return "";
+        }
+      }
+      fs::create_directories(volume_dir, ec);
       if (ec) {
         LB_LOG_WARN("kubesim: cannot create volume directory for {}: {}", pv_name, ec.message());
         return "";
@@ -683,7 +726,7 @@ class VolumeController : public Controller {
                                     {"name", json::string(name)},
                                     {"uid", json::string(uid)},
                                     {"apiVersion", "v1"}}},
-          {"csi", json::object{{"driver", kHostpathProvisioner},
+          {"csi", json::object{{"driver", json::string(provisioner)},
                                {"volumeHandle", json::string(pv_name)},
                                {"fsType", "ext4"},
                                {"volumeAttributes",
@@ -692,7 +735,7 @@ class VolumeController : public Controller {
           {"apiVersion", "v1"},
           {"kind", "PersistentVolume"},
           {"metadata", json::object{{"name", json::string(pv_name)},
-                                    {"annotations", json::object{{"pv.kubernetes.io/provisioned-by", kHostpathProvisioner},
+                                    {"annotations", json::object{{"pv.kubernetes.io/provisioned-by", json::string(provisioner)},
                                                                  {"volume.kubernetes.io/provisioner-deletion-secret-name", ""},
                                                                  {"volume.kubernetes.io/provisioner-deletion-secret-namespace", ""}}},
                                     {"finalizers", json::array{kPvProtection}}}},
@@ -766,7 +809,7 @@ class VolumeController : public Controller {
   }
 
   void RemoveVolumeData(const std::string& name, const json::value& pv) {
-    if (GetString(pv, {"spec", "csi", "driver"}) != kHostpathProvisioner) return;
+    if (!IsKubesimProvisioner(GetString(pv, {"spec", "csi", "driver"}))) return;
     if (!workloads::IsSafePathComponent(name)) return;
     std::error_code ec;
     fs::remove_all(ctx_.data_dir / "volumes" / name, ec);

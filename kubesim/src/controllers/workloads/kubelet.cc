@@ -7,6 +7,14 @@
 // Succeeded, containers terminated with exit code 0). A pod whose volumes are not ready (an
 // unbound claim, a missing config map or secret) stays Pending in ContainerCreating and is
 // retried when those objects change. Deleted pods lose their directory.
+//
+// Each container also gets a root directory <data_dir>/kubelet/pods/<uid>/containers/<name>
+// (what `kubectl exec` gives it as $KUBESIM_ROOT) in which every volumeMount is a symlink
+// <mountPath without the leading "/"> to the volume's directory (to <subPath> in it if given):
+// a container mounting a claim at /data finds the volume at $KUBESIM_ROOT/data. A mountPath
+// with ".." (or nothing but "/") keeps the pod Pending, as kube-apiserver would refuse it; a
+// mount below another mount of the same container is not linked (it would land in the other
+// volume).
 
 #include <algorithm>
 #include <cstdio>
@@ -227,6 +235,8 @@ class Kubelet : public KeyedController {
   std::vector<VolumeFile> DownwardFiles(const json::value& pod, const json::value& src, int64_t default_mode);
   // Lays out every volume; returns "" or why the pod cannot start yet.
   std::string PrepareVolumes(const json::value& pod);
+  // The containers' root directories with a link per volumeMount; "" or why not.
+  std::string LinkMounts(const json::value& pod, const std::map<std::string, fs::path>& volume_dirs);
   std::string PodIp(const json::value& pod, int node_index);
   json::object RunningStatus(const json::value& pod, int node_index);
   void WriteLogs(const json::value& pod, const std::string& line);
@@ -325,6 +335,7 @@ std::string Kubelet::PrepareVolumes(const json::value& pod) {
   if (!IsSafePathComponent(uid)) return "pod has no usable uid";
   const fs::path volumes = PodDir(uid) / "volumes";
   std::error_code ec;
+  std::map<std::string, fs::path> volume_dirs;  // volume name -> its directory
   for (const json::value& vol : GetArray(pod, {"spec", "volumes"})) {
     const std::string vname = GetString(vol, {"name"});
     if (!IsSafePathComponent(vname) || !vol.is_object()) continue;
@@ -353,6 +364,7 @@ std::string Kubelet::PrepareVolumes(const json::value& pod) {
         fs::create_directory_symlink(target, link, ec);
         if (ec) return "mounting volume \"" + vname + "\": " + ec.message();
       }
+      volume_dirs[vname] = target;
       continue;
     }
     std::vector<VolumeFile> files;
@@ -388,6 +400,7 @@ std::string Kubelet::PrepareVolumes(const json::value& pod) {
     const fs::path dir = volumes / ("kubernetes.io~" + PluginName(source)) / vname;
     fs::create_directories(dir, ec);
     if (ec) return "creating volume \"" + vname + "\": " + ec.message();
+    volume_dirs[vname] = dir;
     for (const VolumeFile& f : files) {
       const fs::path p = dir / f.path;
       fs::create_directories(p.parent_path(), ec);
@@ -395,6 +408,94 @@ std::string Kubelet::PrepareVolumes(const json::value& pod) {
       out << f.content;
       out.close();
       fs::permissions(p, static_cast<fs::perms>(f.mode & 0777), ec);
+    }
+  }
+  if (data_dir_.empty()) return "";
+  return LinkMounts(pod, volume_dirs);
+}
+
+// "/var/lib/data" -> "var/lib/data"; nullopt for ".." components, NUL bytes or no component.
+std::optional<fs::path> MountRelative(const std::string& mount_path) {
+  fs::path out;
+  size_t start = 0;
+  while (start <= mount_path.size()) {
+    size_t end = mount_path.find('/', start);
+    if (end == std::string::npos) end = mount_path.size();
+    std::string part = mount_path.substr(start, end - start);
+    start = end + 1;
+    if (part.empty() || part == ".") continue;
+    if (!IsSafePathComponent(part)) return std::nullopt;
+    out /= part;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::string Kubelet::LinkMounts(const json::value& pod, const std::map<std::string, fs::path>& volume_dirs) {
+  const fs::path containers = PodDir(MetaString(pod, "uid")) / "containers";
+  std::error_code ec;
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const json::value& c : GetArray(pod, {"spec", list})) {
+      const std::string cname = GetString(c, {"name"});
+      if (!IsSafePathComponent(cname)) continue;
+      const fs::path root = containers / cname;
+      fs::create_directories(root, ec);
+      if (ec) return "creating the root of container \"" + cname + "\": " + ec.message();
+      // Shorter paths first, so that a mount below another one is recognised and skipped.
+      std::vector<std::pair<fs::path, const json::value*>> mounts;
+      for (const json::value& m : GetArray(c, {"volumeMounts"})) {
+        const std::string mount_path = GetString(m, {"mountPath"});
+        auto rel = MountRelative(mount_path);
+        if (!rel) {
+          return "volumeMount \"" + GetString(m, {"name"}) + "\" of container \"" + cname + "\": mountPath \"" +
+                 mount_path + "\" is not a usable path (it must not be \"/\" nor contain \"..\")";
+        }
+        mounts.emplace_back(*rel, &m);
+      }
+      std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
+        return std::distance(a.first.begin(), a.first.end()) < std::distance(b.first.begin(), b.first.end());
+      });
+      for (const auto& [rel, m] : mounts) {
+        auto vol = volume_dirs.find(GetString(*m, {"name"}));
+        if (vol == volume_dirs.end()) continue;  // not a volume of the pod (or not laid out)
+        fs::path target = vol->second;
+        const std::string sub = GetString(*m, {"subPath"});
+        if (!sub.empty()) {
+          auto sub_rel = SafeRelative(sub);
+          if (!sub_rel) {
+            return "volumeMount \"" + GetString(*m, {"name"}) + "\" of container \"" + cname + "\": subPath \"" +
+                   sub + "\" is not a usable relative path";
+          }
+          target /= *sub_rel;
+          fs::create_directories(target, ec);
+        }
+        // Refuse to go through a link made for another mount (it would write into that volume).
+        fs::path at = root;
+        bool nested = false;
+        for (auto it = rel.begin(); it != rel.end(); ++it) {
+          if (std::next(it) == rel.end()) break;
+          at /= *it;
+          if (fs::is_symlink(fs::symlink_status(at, ec))) {
+            nested = true;
+            break;
+          }
+        }
+        if (nested) {
+          LB_LOG_DEBUG("kubesim: kubelet: not linking mount {} of container {}: below another mount",
+                       rel.string(), cname);
+          continue;
+        }
+        const fs::path link = root / rel;
+        fs::create_directories(link.parent_path(), ec);
+        if (fs::is_symlink(fs::symlink_status(link, ec))) {
+          if (fs::read_symlink(link, ec) == target) continue;
+          fs::remove(link, ec);
+        } else if (fs::exists(fs::symlink_status(link, ec))) {
+          fs::remove_all(link, ec);  // a directory left from an earlier layout
+        }
+        fs::create_directory_symlink(target, link, ec);
+        if (ec) return "linking volumeMount \"" + GetString(*m, {"name"}) + "\" of container \"" + cname + "\": " + ec.message();
+      }
     }
   }
   return "";
@@ -602,6 +703,12 @@ void Kubelet::Reconcile(const Key& key) {
   auto owner = ControllerOf(obj);
   const bool runs_to_completion = owner.has_value() && owner->kind == "Job";
   if (phase == "Running" && !GetString(obj, {"status", "podIP"}).empty()) {
+    // A pod started by an older kubesim has no container roots yet.
+    std::error_code ec;
+    if (!data_dir_.empty() && IsSafePathComponent(MetaString(obj, "uid")) &&
+        !fs::exists(PodDir(MetaString(obj, "uid")) / "containers", ec)) {
+      PrepareVolumes(obj);
+    }
     if (runs_to_completion) {
       WriteLogs(obj, "completed");
       Complete(*pods, key);
