@@ -9,6 +9,7 @@ constexpr char kSchedule[] = "schedule";
 constexpr char kBackupName[] = "backupName";
 constexpr char kLocationName[] = "backup_location_name";
 constexpr char kLocation[] = "location";
+constexpr char kKind[] = "kind";
 
 // The names are constants of this file: a clash or a bad name is a bug here, not bad input.
 template <typename T>
@@ -20,6 +21,10 @@ T* Must(StatusOr<T*> family) {
 double ToSeconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
+
+std::string_view SnapshotKindName(SnapshotKind kind) {
+  return kind == SnapshotKind::kCsi ? "csi" : "native";
+}
 
 const std::vector<double>& VeleroDurationBuckets() {
   static const std::vector<double> kBuckets = {60, 300, 600, 900, 1800, 3600, 7200, 10800, 14400};
@@ -122,6 +127,16 @@ void ServerMetrics::RegisterLifeboatFamilies() {
   restore_duration_ = Must(r.AddHistogram("lifeboat_restore_duration_seconds",
                                           "Time taken to complete restore, in seconds", s,
                                           VeleroDurationBuckets()));
+  snapshots_deleted_ = Must(r.AddCounter("lifeboat_volume_snapshots_deleted_total",
+                                         "Volume snapshots deleted with their backup", {kKind}));
+  snapshot_deletion_failures_ =
+      Must(r.AddCounter("lifeboat_volume_snapshot_deletion_failures_total",
+                        "Volume snapshots of a deleted backup that could not be deleted", {kKind}));
+  orphaned_snapshots_ = Must(r.AddGauge(
+      "lifeboat_orphaned_volume_snapshots",
+      "Volume snapshots claiming a backup that exists neither in the cluster nor in a bucket, "
+      "as of the last orphan check",
+      {kKind, kLocation}));
 }
 
 void ServerMetrics::InitSchedule(const std::string& schedule) {
@@ -217,6 +232,31 @@ void ServerMetrics::BackupDeletionSucceeded(const std::string& schedule) {
 
 void ServerMetrics::BackupDeletionFailed(const std::string& schedule) {
   deletion_failure_->WithLabels({schedule}).Inc();
+}
+
+void ServerMetrics::VolumeSnapshotDeleted(SnapshotKind kind) {
+  snapshots_deleted_->WithLabels({std::string(SnapshotKindName(kind))}).Inc();
+}
+
+void ServerMetrics::VolumeSnapshotDeletionFailed(SnapshotKind kind) {
+  snapshot_deletion_failures_->WithLabels({std::string(SnapshotKindName(kind))}).Inc();
+}
+
+void ServerMetrics::SetOrphanedVolumeSnapshots(SnapshotKind kind,
+                                               const std::map<std::string, int64_t>& by_location) {
+  const std::string k(SnapshotKindName(kind));
+  std::lock_guard<std::mutex> lock(orphaned_mu_);
+  // Label values come in sorted-label-name order: kind, location.
+  std::vector<std::string> stale;
+  orphaned_snapshots_->ForEach([&](const std::vector<std::string>& values, const Gauge&) {
+    if (values.size() == 2 && values[0] == k && !by_location.count(values[1])) {
+      stale.push_back(values[1]);
+    }
+  });
+  for (const auto& loc : stale) orphaned_snapshots_->Remove({k, loc});
+  for (const auto& [loc, n] : by_location) {
+    orphaned_snapshots_->WithLabels({k, loc}).Set(static_cast<double>(n));
+  }
 }
 
 void ServerMetrics::RestoreValidationFailed(const std::string& schedule) {

@@ -13,11 +13,13 @@
 
 #include "lifeboat/api/backup_storage_location.h"
 #include "lifeboat/api/time.h"
+#include "lifeboat/api/volume_snapshot_location.h"
 #include "lifeboat/api/validation.h"
 #include "lifeboat/backup/backupper.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/controller/kinds.h"
+#include "lifeboat/controller/snapshot_locations.h"
 #include "lifeboat/kube/object.h"
 #include "src/backup/actions/builtin_actions.h"
 
@@ -205,6 +207,27 @@ class BackupReconciler::Run {
     deps.store = loc->store.get();
     deps.actions = backup::BuiltinBackupItemActions(ctx.client);
     deps.clock = ctx.clock;
+    deps.snapshotters = ctx.snapshotters;
+    // The locations the backup chose when it started (a missing one, or one whose credential
+    // cannot be read, leaves its volumes without native snapshots, with an error in the log).
+    for (const auto& name : b_.spec.volume_snapshot_locations) {
+      auto got = GetIfExists(*ctx.client, kVolumeSnapshotLocations, ctx.options.ns, name, shutdown_);
+      StatusOr<ResolvedSnapshotLocation> loc_or = absl::NotFoundError(
+          "volume snapshot location " + ctx.options.ns + "/" + name + " not found");
+      if (!got.ok()) {
+        loc_or = got.status();
+      } else if (got->has_value()) {
+        auto vsl = api::VolumeSnapshotLocationFromJson(**got);
+        loc_or = vsl.ok() ? ResolveSnapshotLocation(ctx, *vsl, shutdown_)
+                          : StatusOr<ResolvedSnapshotLocation>(vsl.status());
+      }
+      if (!loc_or.ok()) {
+        LB_LOG_ERROR("backup {}/{}: {}", ctx.options.ns, b_.metadata.name,
+                     std::string(loc_or.status().message()));
+        continue;
+      }
+      deps.snapshot_locations.push_back({loc_or->name, loc_or->provider, loc_or->config});
+    }
     backup::BackupperOptions options;
     options.temp_dir = ctx.options.temp_dir;
     options.server_version = ctx.options.server_version;
@@ -403,6 +426,15 @@ std::vector<std::string> BackupReconciler::Prepare(api::Backup& b, bool* wait,
   if (b.spec.ttl.count() == 0) b.spec.ttl = ctx_.options.default_backup_ttl;
   b.metadata.labels["velero.io/storage-location"] = LabelSafe(loc);
   for (auto& p : api::ValidateBackupSpec(b.spec)) problems.push_back(std::move(p));
+  // Velero's choice of volume snapshot locations, recorded in the spec when the backup starts.
+  auto vsls = ChooseBackupSnapshotLocations(ctx_, b.spec, cancel);
+  if (!vsls.ok()) {
+    problems.push_back("error listing volume snapshot locations: " +
+                       std::string(vsls.status().message()));
+  } else {
+    for (auto& p : vsls->errors) problems.push_back(std::move(p));
+    b.spec.volume_snapshot_locations = vsls->names;
+  }
   return problems;
 }
 
@@ -447,8 +479,11 @@ StatusOr<Result> BackupReconciler::StartNew(api::Backup b, const CancellationTok
   patch["metadata"] =
       json::object{{"labels", json::object{{"velero.io/storage-location",
                                             b.metadata.labels["velero.io/storage-location"]}}}};
+  json::array vsl_names;
+  for (const auto& n : b.spec.volume_snapshot_locations) vsl_names.emplace_back(n);
   patch["spec"] = json::object{{"storageLocation", b.spec.storage_location},
-                               {"ttl", api::FormatGoDuration(b.spec.ttl)}};
+                               {"ttl", api::FormatGoDuration(b.spec.ttl)},
+                               {"volumeSnapshotLocations", std::move(vsl_names)}};
   const std::string schedule = ScheduleOf(b.metadata.labels);
   if (!problems.empty()) {
     json::array errors;

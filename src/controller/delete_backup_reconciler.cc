@@ -1,12 +1,20 @@
 #include "src/controller/delete_backup_reconciler.h"
 
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
 #include "lifeboat/api/backup_storage_location.h"
 #include "lifeboat/api/time.h"
+#include "lifeboat/api/volume_snapshot_location.h"
 #include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/gzip.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/controller/kinds.h"
+#include "lifeboat/controller/snapshot_locations.h"
 #include "lifeboat/kube/object.h"
 #include "src/controller/backup_reconciler.h"
 
@@ -64,7 +72,9 @@ void DeleteBackupReconciler::Errors::Add(const Status& s, const std::string& con
   }
 }
 
-DeleteBackupReconciler::DeleteBackupReconciler(const ServerContext& ctx) : ctx_(ctx) {}
+DeleteBackupReconciler::DeleteBackupReconciler(const ServerContext& ctx,
+                                               std::chrono::milliseconds csi_recreate_timeout)
+    : ctx_(ctx), csi_recreate_timeout_(csi_recreate_timeout) {}
 
 StatusOr<Result> DeleteBackupReconciler::Reconcile(const std::string& name,
                                                    const CancellationToken& cancel) {
@@ -246,32 +256,263 @@ StatusOr<Result> DeleteBackupReconciler::DeleteOrphanFiles(const api::DeleteBack
   return Conclude(dbr, name, "", "", errs, cancel);
 }
 
-void DeleteBackupReconciler::DeleteSnapshots(const std::string& backup, storage::BackupStore& store,
-                                             Errors& errs, const CancellationToken& cancel) {
+namespace {
+
+// A gzipped JSON file of the backup; nullopt when it does not exist.
+StatusOr<std::optional<json::value>> ReadGzJson(storage::BackupStore& store,
+                                                const std::string& backup,
+                                                storage::BackupFile file) {
   std::string gz;
   auto sink = StringSink(&gz);
-  Status s = store.GetBackupFile(backup, storage::BackupFile::kVolumeSnapshots, *sink);
-  if (absl::IsNotFound(s)) return;  // none recorded
-  if (!s.ok()) return errs.Add(s, "error getting backup's volume snapshots");
+  Status s = store.GetBackupFile(backup, file, *sink);
+  if (absl::IsNotFound(s)) return std::optional<json::value>();
+  const std::string what = "reading " + std::string(storage::BackupFileName(file)) + " of backup " +
+                           backup + ": ";
+  if (!s.ok()) return absl::Status(s.code(), what + std::string(s.message()));
   auto text = Gunzip(gz);
-  if (!text.ok()) return errs.Add(text.status(), "error getting backup's volume snapshots");
-  auto snapshots = ParseJson(*text);
-  if (!snapshots.ok())
-    return errs.Add(snapshots.status(), "error getting backup's volume snapshots");
-  if (!snapshots->is_array()) return;  // Velero writes `null` for none
-  for (const auto& snap : snapshots->as_array()) {
-    const std::string id = JsonString(snap, {"status", "providerSnapshotID"}).value_or("");
-    if (id.empty()) continue;  // the snapshot failed: nothing was created
-    const std::string vsl = JsonString(snap, {"spec", "location"}).value_or("");
-    std::string provider = "unknown";
-    auto got = GetIfExists(*ctx_.client, kVolumeSnapshotLocations, ctx_.options.ns, vsl, cancel);
-    if (got.ok() && got->has_value()) {
-      provider = JsonString(**got, {"spec", "provider"}).value_or("unknown");
+  if (!text.ok()) return absl::DataLossError(what + std::string(text.status().message()));
+  auto v = ParseJson(*text);
+  if (!v.ok()) return absl::DataLossError(what + std::string(v.status().message()));
+  return std::optional<json::value>(std::move(*v));
+}
+
+}  // namespace
+
+StatusOr<RecordedSnapshots> ReadRecordedSnapshots(storage::BackupStore& store,
+                                                  const std::string& backup) {
+  RecordedSnapshots out;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto native,
+                            ReadGzJson(store, backup, storage::BackupFile::kVolumeSnapshots));
+  if (native && native->is_array()) {  // Velero writes `null` for none
+    for (const auto& snap : native->as_array()) {
+      RecordedNativeSnapshot r;
+      r.snapshot_id = JsonString(snap, {"status", "providerSnapshotID"}).value_or("");
+      if (r.snapshot_id.empty()) continue;  // the snapshot failed: nothing was created
+      r.location = JsonString(snap, {"spec", "location"}).value_or("");
+      r.pv = JsonString(snap, {"spec", "persistentVolumeName"}).value_or("");
+      out.native.push_back(std::move(r));
     }
-    errs.messages.push_back("error deleting snapshot " + id +
-                            ": no volume snapshotter for provider " + provider +
-                            " (volume snapshot location " + vsl + ") is available in this server");
   }
+  std::set<std::string> seen;
+  auto add_csi = [&](RecordedCsiSnapshot r) {
+    if (r.vsc_name.empty() || !seen.insert(r.vsc_name).second) return;
+    out.csi.push_back(std::move(r));
+  };
+  LIFEBOAT_ASSIGN_OR_RETURN(auto info, ReadGzJson(store, backup, storage::BackupFile::kVolumeInfo));
+  if (info && info->is_array()) {
+    for (const auto& vol : info->as_array()) {
+      const json::value* csi = JsonFind(vol, {"csiSnapshotInfo"});
+      if (csi == nullptr || !csi->is_object()) continue;
+      add_csi({JsonString(*csi, {"vscName"}).value_or(""),
+               JsonString(*csi, {"snapshotHandle"}).value_or(""),
+               JsonString(*csi, {"driver"}).value_or("")});
+    }
+  }
+  if (!info) {
+    // Backups older than volume info (Velero < 1.13) list the contents themselves.
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        auto legacy, ReadGzJson(store, backup, storage::BackupFile::kCsiVolumeSnapshotContents));
+    if (legacy && legacy->is_array()) {
+      for (const auto& vsc : legacy->as_array()) {
+        add_csi({JsonString(vsc, {"metadata", "name"}).value_or(""),
+                 JsonString(vsc, {"status", "snapshotHandle"}).value_or(""),
+                 JsonString(vsc, {"spec", "driver"}).value_or("")});
+      }
+    }
+  }
+  return out;
+}
+
+void DeleteBackupReconciler::DeleteSnapshots(const std::string& backup, storage::BackupStore& store,
+                                             Errors& errs, const CancellationToken& cancel) {
+  auto recorded = ReadRecordedSnapshots(store, backup);
+  if (!recorded.ok()) return errs.Add(recorded.status(), "error getting backup's volume snapshots");
+  DeleteNativeSnapshots(recorded->native, errs, cancel);
+  DeleteCsiSnapshots(backup, recorded->csi, errs, cancel);
+}
+
+void DeleteBackupReconciler::DeleteNativeSnapshots(
+    const std::vector<RecordedNativeSnapshot>& snapshots, Errors& errs,
+    const CancellationToken& cancel) {
+  // One snapshotter per location (or the reason there is none).
+  std::map<std::string, StatusOr<std::unique_ptr<plugin::VolumeSnapshotter>>> snapshotters;
+  auto snapshotter = [&](const std::string& vsl) -> StatusOr<plugin::VolumeSnapshotter*> {
+    auto it = snapshotters.find(vsl);
+    if (it == snapshotters.end()) {
+      auto make = [&]() -> StatusOr<std::unique_ptr<plugin::VolumeSnapshotter>> {
+        LIFEBOAT_ASSIGN_OR_RETURN(auto got, GetIfExists(*ctx_.client, kVolumeSnapshotLocations,
+                                                        ctx_.options.ns, vsl, cancel));
+        if (!got) {
+          return absl::FailedPreconditionError("volume snapshot location " + vsl + " not found");
+        }
+        auto loc = api::VolumeSnapshotLocationFromJson(*got);
+        if (!loc.ok()) {
+          return absl::FailedPreconditionError("volume snapshot location " + vsl +
+                                               " cannot be read: " +
+                                               std::string(loc.status().message()));
+        }
+        const std::string& provider = loc->spec.provider;
+        // With its credential (spec.credential -> config "credentialsFile"), as the backup had.
+        auto resolved = ResolveSnapshotLocation(ctx_, *loc, cancel);
+        if (!resolved.ok()) {
+          return absl::Status(resolved.status().code(),
+                              "volume snapshot location " + vsl + ": " +
+                                  std::string(resolved.status().message()));
+        }
+        if (!ctx_.snapshotters) {
+          return absl::FailedPreconditionError("no volume snapshotter for provider " + provider +
+                                               " (volume snapshot location " + vsl +
+                                               ") is available in this server");
+        }
+        auto made = ctx_.snapshotters(provider, resolved->config);
+        if (absl::IsNotFound(made.status())) {
+          return absl::FailedPreconditionError("no volume snapshotter for provider " + provider +
+                                               " (volume snapshot location " + vsl +
+                                               ") is available in this server");
+        }
+        if (!made.ok()) {
+          return absl::Status(made.status().code(),
+                              "volume snapshot location " + vsl + " (provider " + provider +
+                                  "): " + std::string(made.status().message()));
+        }
+        if (*made == nullptr) return absl::InternalError("provider " + provider + " made nothing");
+        return std::move(*made);
+      };
+      it = snapshotters.emplace(vsl, make()).first;
+    }
+    if (!it->second.ok()) return it->second.status();
+    return it->second->get();
+  };
+  for (const auto& snap : snapshots) {
+    if (cancel.IsCancelled()) return errs.Add(absl::AbortedError("cancelled"));
+    const std::string context = "error deleting snapshot " + snap.snapshot_id;
+    auto s = snapshotter(snap.location);
+    Status deleted = s.ok() ? (*s)->DeleteSnapshot(snap.snapshot_id) : s.status();
+    if (!deleted.ok()) {
+      ctx_.metrics->VolumeSnapshotDeletionFailed(metrics::SnapshotKind::kNative);
+      errs.Add(deleted, context);
+      continue;
+    }
+    ctx_.metrics->VolumeSnapshotDeleted(metrics::SnapshotKind::kNative);
+    LB_LOG_INFO("deleted snapshot {} of volume {} (volume snapshot location {})", snap.snapshot_id,
+                snap.pv, snap.location);
+  }
+}
+
+void DeleteBackupReconciler::DeleteCsiSnapshots(const std::string& backup,
+                                                const std::vector<RecordedCsiSnapshot>& recorded,
+                                                Errors& errs, const CancellationToken& cancel) {
+  std::map<std::string, const RecordedCsiSnapshot*> names;
+  for (const auto& r : recorded) names[r.vsc_name] = &r;
+  kube::ListAllOptions lo;
+  lo.list.label_selector = std::string(kBackupNameLabel) + "=" + LabelSafe(backup);
+  lo.list.cancel = cancel;
+  auto listed = kube::ListAll(*ctx_.client, kCsiSnapshotContents, "", lo, [&](json::value&& item) {
+    names.emplace(std::string(kube::ObjectName(item)), nullptr);
+    return absl::OkStatus();
+  });
+  // NotFound: the cluster does not serve snapshot.storage.k8s.io (no CSI snapshots here).
+  if (!listed.ok() && !absl::IsNotFound(listed.status())) {
+    return errs.Add(listed.status(), "error listing VolumeSnapshotContents");
+  }
+  for (const auto& [name, rec] : names) {
+    if (cancel.IsCancelled()) return errs.Add(absl::AbortedError("cancelled"));
+    Status s = DeleteContent(backup, name, rec, cancel);
+    if (!s.ok()) {
+      ctx_.metrics->VolumeSnapshotDeletionFailed(metrics::SnapshotKind::kCsi);
+      errs.Add(s, "error deleting VolumeSnapshotContent " + name);
+      continue;
+    }
+  }
+}
+
+Status DeleteBackupReconciler::DeleteContent(const std::string& backup, const std::string& name,
+                                             const RecordedCsiSnapshot* recorded,
+                                             const CancellationToken& cancel) {
+  json::object patch{{"spec", json::object{{"deletionPolicy", "Delete"}}}};
+  auto patched = MergePatch(*ctx_.client, kCsiSnapshotContents, "", name, patch, "", cancel);
+  if (absl::IsNotFound(patched.status())) {
+    if (recorded != nullptr && !recorded->snapshot_handle.empty() && !recorded->driver.empty()) {
+      return RecreateAndDelete(backup, *recorded, cancel);
+    }
+    LB_LOG_INFO("VolumeSnapshotContent {} of backup {} is already gone", name, backup);
+    return absl::OkStatus();
+  }
+  LIFEBOAT_RETURN_IF_ERROR(patched.status());
+  kube::DeleteOptions del;
+  del.cancel = cancel;
+  auto d = ctx_.client->Delete(kCsiSnapshotContents, "", name, del);
+  if (!d.ok() && !absl::IsNotFound(d.status())) return d.status();
+  ctx_.metrics->VolumeSnapshotDeleted(metrics::SnapshotKind::kCsi);
+  LB_LOG_INFO("deleted VolumeSnapshotContent {} of backup {} (deletionPolicy Delete)", name,
+              backup);
+  return absl::OkStatus();
+}
+
+Status DeleteBackupReconciler::RecreateAndDelete(const std::string& backup,
+                                                 const RecordedCsiSnapshot& rec,
+                                                 const CancellationToken& cancel) {
+  // Pre-provisioned, as Velero's delete action re-creates it: the driver then deletes the
+  // snapshot when the content is deleted.
+  json::value vsc = {
+      {"apiVersion", "snapshot.storage.k8s.io/v1"},
+      {"kind", "VolumeSnapshotContent"},
+      {"metadata",
+       {{"name", rec.vsc_name},
+        {"labels", {{std::string(kBackupNameLabel), LabelSafe(backup)}}}}},
+      {"spec",
+       {{"deletionPolicy", "Delete"},
+        {"driver", rec.driver},
+        {"source", {{"snapshotHandle", rec.snapshot_handle}}},
+        // Required by the CRD; no such VolumeSnapshot exists.
+        {"volumeSnapshotRef", {{"name", rec.vsc_name}, {"namespace", ctx_.options.ns}}}}}};
+  kube::WriteOptions wo;
+  wo.cancel = cancel;
+  auto created = ctx_.client->Create(kCsiSnapshotContents, "", vsc, wo);
+  if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+  LB_LOG_INFO("VolumeSnapshotContent {} of backup {} was gone; re-created it for snapshot {} "
+              "(driver {}) to delete the snapshot",
+              rec.vsc_name, backup, rec.snapshot_handle, rec.driver);
+  // Wait until the driver has taken it (ready), or reports that it cannot find the snapshot.
+  const auto deadline = std::chrono::steady_clock::now() + csi_recreate_timeout_;
+  std::string error;
+  for (;;) {
+    auto got = GetIfExists(*ctx_.client, kCsiSnapshotContents, "", rec.vsc_name, cancel);
+    if (!got.ok()) return got.status();
+    if (!got->has_value()) return absl::OkStatus();  // deleted meanwhile
+    const json::value* ready = JsonFind(**got, {"status", "readyToUse"});
+    if (ready != nullptr && ready->is_bool() && ready->as_bool()) break;
+    if (const json::value* e = JsonFind(**got, {"status", "error"}); e && e->is_object()) {
+      error = JsonString(*e, {"message"}).value_or("error");
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      // Delete it anyway (policy Delete) so nothing half-made stays; the retry re-creates it.
+      (void)ctx_.client->Delete(kCsiSnapshotContents, "", rec.vsc_name);
+      return absl::DeadlineExceededError("re-created VolumeSnapshotContent for snapshot " +
+                                         rec.snapshot_handle + " did not become ready within " +
+                                         std::to_string(csi_recreate_timeout_.count()) + " ms");
+    }
+    if (cancel.IsCancelled()) return absl::AbortedError("cancelled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kube::DeleteOptions del;
+  del.cancel = cancel;
+  auto d = ctx_.client->Delete(kCsiSnapshotContents, "", rec.vsc_name, del);
+  if (!d.ok() && !absl::IsNotFound(d.status())) return d.status();
+  if (!error.empty()) {
+    // CSI drivers answer NotFound for a snapshot that does not exist ("... not found"): then
+    // there is nothing left to delete. Any other error may leave the snapshot behind.
+    if (absl::AsciiStrToLower(error).find("not found") == std::string::npos) {
+      return absl::FailedPreconditionError("the driver cannot take over snapshot " +
+                                           rec.snapshot_handle + ": " + error);
+    }
+    LB_LOG_WARN("snapshot {} of backup {} (driver {}) is already gone: {}", rec.snapshot_handle,
+                backup, rec.driver, error);
+  } else {
+    ctx_.metrics->VolumeSnapshotDeleted(metrics::SnapshotKind::kCsi);
+  }
+  return absl::OkStatus();
 }
 
 void DeleteBackupReconciler::DeleteRestores(const std::string& backup, storage::BackupStore& store,

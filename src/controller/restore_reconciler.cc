@@ -11,6 +11,7 @@
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/controller/kinds.h"
+#include "lifeboat/controller/snapshot_locations.h"
 #include "lifeboat/kube/object.h"
 #include "lifeboat/restore/restorer.h"
 #include "src/restore/object_util.h"
@@ -140,6 +141,15 @@ class RestoreReconciler::Run {
     deps.exec = ctx_.exec;
     deps.store = loc->store.get();
     deps.clock = ctx_.clock;
+    deps.snapshotters = ctx_.snapshotters;
+    // Every location, so a snapshot record's location is found by name (a listing failure is
+    // retried: the restore stays InProgress).
+    auto vsls = AllSnapshotLocations(ctx_, shutdown_);
+    if (shutdown_.IsCancelled()) return Result{};
+    if (!vsls.ok()) return vsls.status();
+    for (auto& l : *vsls) {
+      deps.snapshot_locations.push_back({l.name, l.provider, std::move(l.config)});
+    }
     restore::RestorerOptions options;
     options.temp_dir = ctx_.options.temp_dir;
     options.velero_namespace = ns;

@@ -16,12 +16,14 @@
 #include "lifeboat/kube/leader_election.h"
 #include "lifeboat/kube/pod_exec.h"
 #include "lifeboat/kube/rest_client.h"
+#include "lifeboat/volume/snapshotters.h"
 #include "src/controller/backup_reconciler.h"
 #include "src/controller/backup_sync.h"
 #include "src/controller/bsl_reconciler.h"
 #include "src/controller/delete_backup_reconciler.h"
 #include "src/controller/download_request_reconciler.h"
 #include "src/controller/gc_reconciler.h"
+#include "src/controller/orphan_snapshot_reconciler.h"
 #include "src/controller/restore_reconciler.h"
 #include "src/controller/schedule_reconciler.h"
 #include "src/controller/server_status_reconciler.h"
@@ -70,6 +72,8 @@ class LeaderWork {
     controller::DeleteBackupReconciler dbr_r(ctx_);
     controller::DownloadRequestReconciler download_r(ctx_);
     controller::ServerStatusRequestReconciler status_r(ctx_);
+    controller::OrphanSnapshotReconciler orphan_r(
+        ctx_, controller::OrphanSnapshotOptions{.period = config_.orphan_snapshot_check_period});
 
     std::vector<std::unique_ptr<Controller>> controllers;
     auto add = [&](std::string name, controller::Reconciler* r, kube::Informer* watched,
@@ -89,6 +93,14 @@ class LeaderWork {
     add("delete-backup-request", &dbr_r, dbrs, 1);
     add("download-request", &download_r, downloads, 1);
     add("server-status-request", &status_r, statuses, 1);
+    // The orphan check watches nothing: one key, requeued after each check.
+    if (config_.orphan_snapshot_check_period.count() > 0) {
+      ControllerOptions o;
+      o.name = "orphan-snapshot-check";
+      o.workers = 1;
+      controllers.push_back(std::make_unique<Controller>(o, &orphan_r));
+      controllers.back()->Enqueue(std::string(controller::OrphanSnapshotReconciler::kKey));
+    }
 
     // Object counts for velero_backup_total / velero_restore_total.
     auto counts = [this, backups, restores] {
@@ -194,6 +206,7 @@ Status Server::Run(const CancellationToken& stop) {
   ctx.discovery = &discovery;
   ctx.exec = exec.get();
   ctx.stores = &stores;
+  ctx.snapshotters = volume::BuiltinVolumeSnapshotters();
   ctx.metrics = &server_metrics;
   ctx.clock = &RealClock();
   ctx.options = options;

@@ -38,6 +38,9 @@ struct ServerConfig {
   int client_burst = 200;
   bool leader_elect = true;
   bool schedule_skip_immediately = false;  // Velero's --schedule-skip-immediately
+  // --orphan-snapshot-check-frequency: how often snapshots no backup references are looked for
+  // (docs/server/volume-snapshots.md); 0 disables the check.
+  std::chrono::milliseconds orphan_snapshot_check_period{std::chrono::hours(1)};
   std::chrono::milliseconds lease_duration{15000};
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};

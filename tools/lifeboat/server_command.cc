@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include <absl/strings/str_split.h>
+
 #include "lifeboat/api/duration.h"
 #include "lifeboat/common/cancellation.h"
 #include "lifeboat/common/log.h"
@@ -29,6 +31,8 @@ struct ServerFlags {
               garbage_collection_frequency = "1h", default_backup_ttl = "720h",
               download_request_ttl = "10m", backup_checkpoint_interval = "5s";
   std::string default_location = "default";
+  std::string default_vsls;  // provider:name,provider:name
+  std::string orphan_check = "1h";
   std::string temp_dir;
   double qps = 100;
   int burst = 200;
@@ -80,6 +84,17 @@ int RunServer(const ServerFlags& f) {
   o.ns = f.ns;
   o.identity = Identity();
   o.default_backup_storage_location = f.default_location;
+  // Velero's --default-volume-snapshot-locations: provider:name pairs, comma separated.
+  for (const auto& pair : absl::StrSplit(f.default_vsls, ',', absl::SkipWhitespace())) {
+    const std::string p(pair);
+    const size_t colon = p.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == p.size()) {
+      return Fail(absl::InvalidArgumentError(
+          "--default-volume-snapshot-locations: \"" + p +
+          "\" is not provider:name (expected e.g. azure:default,aws:us-east)"));
+    }
+    o.default_volume_snapshot_locations[p.substr(0, colon)] = p.substr(colon + 1);
+  }
   o.concurrent_backups = f.concurrent_backups;
   o.concurrent_restores = f.concurrent_restores;
   if (!f.temp_dir.empty()) o.temp_dir = f.temp_dir;
@@ -94,6 +109,7 @@ int RunServer(const ServerFlags& f) {
       {"default-backup-ttl", &f.default_backup_ttl, &o.default_backup_ttl},
       {"download-request-ttl", &f.download_request_ttl, &o.download_request_ttl},
       {"backup-checkpoint-interval", &f.backup_checkpoint_interval, &o.backup_checkpoint_interval},
+      {"orphan-snapshot-check-frequency", &f.orphan_check, &config.orphan_snapshot_check_period},
       {"lease-duration", &f.lease_duration, &config.lease_duration},
       {"renew-deadline", &f.renew_deadline, &config.renew_deadline},
       {"retry-period", &f.retry_period, &config.retry_period},
@@ -150,6 +166,13 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--default-backup-storage-location", f->default_location,
                   "Location used by backups that name none")
       ->capture_default_str();
+  cmd->add_option("--orphan-snapshot-check-frequency", f->orphan_check,
+                  "How often to look for volume snapshots no backup references (reported in "
+                  "logs and lifeboat_orphaned_volume_snapshots, never deleted); 0 disables it")
+      ->capture_default_str();
+  cmd->add_option("--default-volume-snapshot-locations", f->default_vsls,
+                  "provider:name,... the VolumeSnapshotLocation a backup uses for a provider "
+                  "with several locations when it names none");
   cmd->add_option("--client-qps", f->qps, "Requests per second to the API server")
       ->capture_default_str();
   cmd->add_option("--client-burst", f->burst, "Requests allowed in a burst")->capture_default_str();

@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lifeboat/common/clock.h"
@@ -26,6 +29,10 @@ const std::vector<double>& VeleroDurationBuckets();
 
 enum class BackupResult { kCompleted, kPartiallyFailed, kFailed };
 enum class RestoreResult { kCompleted, kPartiallyFailed, kFailed };
+// Label `kind` of the volume snapshot metrics: "native" (a VolumeSnapshotter's snapshot) or
+// "csi" (a VolumeSnapshotContent).
+enum class SnapshotKind { kNative, kCsi };
+std::string_view SnapshotKindName(SnapshotKind kind);
 
 // What a finished backup reports (from its status), for ServerMetrics::BackupFinished.
 struct BackupStats {
@@ -73,6 +80,16 @@ class ServerMetrics {
   void BackupDeletionAttempted(const std::string& schedule);
   void BackupDeletionSucceeded(const std::string& schedule);
   void BackupDeletionFailed(const std::string& schedule);
+
+  // A volume snapshot of a deleted backup was deleted (lifeboat_volume_snapshots_deleted_total)
+  // or could not be (lifeboat_volume_snapshot_deletion_failures_total).
+  void VolumeSnapshotDeleted(SnapshotKind kind);
+  void VolumeSnapshotDeletionFailed(SnapshotKind kind);
+  // The orphan check's result for one kind (lifeboat_orphaned_volume_snapshots): one series per
+  // location in `by_location` (native: VolumeSnapshotLocation name; csi: CSI driver name); the
+  // kind's series for locations not in the map are removed.
+  void SetOrphanedVolumeSnapshots(SnapshotKind kind,
+                                  const std::map<std::string, int64_t>& by_location);
 
   // Restore life cycle: validation failure, or attempt then RestoreFinished.
   void RestoreValidationFailed(const std::string& schedule);
@@ -132,6 +149,10 @@ class ServerMetrics {
   Family<Counter>* bytes_written_;
   Family<Gauge>* location_available_;
   Family<Histogram>* restore_duration_;
+  Family<Counter>* snapshots_deleted_;
+  Family<Counter>* snapshot_deletion_failures_;
+  Family<Gauge>* orphaned_snapshots_;
+  std::mutex orphaned_mu_;  // SetOrphanedVolumeSnapshots replaces a kind's series as one step
 };
 
 }  // namespace lifeboat::metrics

@@ -5,6 +5,7 @@
 // server owns them and outlives its controllers.
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct ServerOptions {
   // --default-backup-storage-location: used by backups that name no location, and marked
   // spec.default when no location is.
   std::string default_backup_storage_location = "default";
+  // --default-volume-snapshot-locations: provider -> location name, for providers with several.
+  std::map<std::string, std::string> default_volume_snapshot_locations;
   std::chrono::milliseconds default_backup_ttl{std::chrono::hours(720)};     // --default-backup-ttl
   std::chrono::milliseconds store_validation_frequency{std::chrono::minutes(1)};  // BSL default
   std::chrono::milliseconds backup_sync_period{std::chrono::minutes(1)};     // --backup-sync-period
