@@ -16,6 +16,7 @@
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
+#include "src/backup/actions/csi_actions.h"
 #include "src/backup/backup_log.h"
 #include "src/backup/filters.h"
 #include "src/backup/hooks.h"
@@ -156,6 +157,8 @@ class BackupRun {
     b_.status.progress = api::BackupProgress{c.items, c.items};
     b_.status.volume_snapshots_attempted = c.snapshots_attempted;
     b_.status.volume_snapshots_completed = c.snapshots_completed;
+    b_.status.csi_volume_snapshots_attempted = c.csi_snapshots_attempted;
+    b_.status.csi_volume_snapshots_completed = c.csi_snapshots_completed;
     b_.status.hook_status = api::HookStatus{hooks.attempted(), hooks.failed()};
     log.Info("Backed up a total of " + std::to_string(c.items) + " items");
     b_.status.warnings = log.warnings();
@@ -266,6 +269,10 @@ class BackupRun {
     for (const auto& r : resources) {
       if (r.group.empty() && r.name == "namespaces") continue;  // backed up at the end
       if (!filters.ListResource(r)) continue;
+      // Velero's auto-exclusion: VolumeSnapshots and their contents enter a backup only as the
+      // additional items of the CSI actions (the snapshots this backup takes).
+      const std::string gr = GroupResource(r);
+      if (gr == kVolumeSnapshotsGR || gr == kVolumeSnapshotContentsGR) continue;
       for (const auto& sel : selectors) {
         if (!r.namespaced || filters.AllNamespaces()) {
           tasks.push_back({r, "", sel});

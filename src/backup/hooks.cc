@@ -139,7 +139,7 @@ std::vector<HookRunner::Planned> HookRunner::Plan(HookPhase phase, const json::v
   return plan;
 }
 
-bool HookRunner::Run(HookPhase phase, const json::value& pod) {
+bool HookRunner::Run(HookPhase phase, const json::value& pod, std::string* failure) {
   const LogFields fields{"pods", std::string(kube::ObjectNamespace(pod)),
                          std::string(kube::ObjectName(pod))};
   std::string_view pod_phase = StringField(FindObject(pod, "status"), "phase");
@@ -156,7 +156,13 @@ bool HookRunner::Run(HookPhase phase, const json::value& pod) {
     // the "running exec hook" line before it (or, for a hook that never ran, the error says).
     log_->Error("Error executing hook", fields,
                 std::string_view(st.message().data(), st.message().size()));
-    if (hook.exec.on_error != api::HookErrorMode::kContinue) return false;
+    if (hook.exec.on_error != api::HookErrorMode::kContinue) {
+      if (failure != nullptr) {
+        *failure = Cat({"hook \"", hook.name, "\" (", hook.source, "): ",
+                        std::string_view(st.message().data(), st.message().size())});
+      }
+      return false;
+    }
   }
   return true;
 }

@@ -49,8 +49,9 @@ class HookRunner {
              CancellationToken cancel);
 
   // Runs the pod's hooks of `phase`. Returns false when a hook failed with onError Fail (for a
-  // pre hook: leave the pod out of the backup and do not run its post hooks).
-  bool Run(HookPhase phase, const boost::json::value& pod);
+  // pre hook: leave the pod out of the backup and do not run its post hooks). Then `failure`
+  // (optional) receives which hook failed and why: `hook "<name>" (<source>): <error>`.
+  bool Run(HookPhase phase, const boost::json::value& pod, std::string* failure = nullptr);
 
   int64_t attempted() const { return attempted_.load(); }
   int64_t failed() const { return failed_.load(); }

@@ -1,6 +1,7 @@
 #include "src/backup/item_backupper.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -55,8 +56,10 @@ StatusOr<std::vector<std::string>> Strings(const boost::json::object& state, std
   return out;
 }
 
-StatusOr<int64_t> Count(const boost::json::object& state, std::string_view key) {
+StatusOr<int64_t> Count(const boost::json::object& state, std::string_view key,
+                        bool optional = false) {
   const boost::json::value* v = state.if_contains(key);
+  if (v == nullptr && optional) return 0;  // a checkpoint written before the field existed
   if (v == nullptr || !v->is_int64() || v->as_int64() < 0) {
     return absl::DataLossError("checkpoint items: \"" + std::string(key) + "\" is not a count");
   }
@@ -83,6 +86,7 @@ boost::json::object ItemBackupper::SaveState() const {
   state.resource_list = resource_list_;
   state.volume_snapshots = volume_snapshots_;
   state.volume_infos = volume_infos_;
+  state.snapshot_blocked = snapshot_blocked_;
   return StateToJson(state);
 }
 
@@ -108,7 +112,7 @@ boost::json::object ItemBackupper::StateToJson(const State& state) {
   }
   boost::json::array ns(state.namespaces_used.begin(), state.namespaces_used.end());
   boost::json::array gr(state.group_resources_used.begin(), state.group_resources_used.end());
-  return {{"items", state.counts.items},
+  boost::json::object out{{"items", state.counts.items},
           {"snapshotsAttempted", state.counts.snapshots_attempted},
           {"snapshotsCompleted", state.counts.snapshots_completed},
           {"written", absl::Base64Escape(raw)},
@@ -117,6 +121,17 @@ boost::json::object ItemBackupper::StateToJson(const State& state) {
           {"resourceList", std::move(list)},
           {"volumeSnapshots", state.volume_snapshots},
           {"volumeInfos", state.volume_infos}};
+  // The CSI fields are written only when set, so a checkpoint without CSI work reads as before.
+  if (state.counts.csi_snapshots_attempted > 0 || state.counts.csi_snapshots_completed > 0) {
+    out["csiSnapshotsAttempted"] = state.counts.csi_snapshots_attempted;
+    out["csiSnapshotsCompleted"] = state.counts.csi_snapshots_completed;
+  }
+  if (!state.snapshot_blocked.empty()) {
+    boost::json::object blocked;
+    for (const auto& [claim, why] : state.snapshot_blocked) blocked[claim] = why;
+    out["snapshotBlocked"] = std::move(blocked);
+  }
+  return out;
 }
 
 StatusOr<ItemBackupper::State> ItemBackupper::ParseState(const boost::json::value& value) {
@@ -126,6 +141,21 @@ StatusOr<ItemBackupper::State> ItemBackupper::ParseState(const boost::json::valu
   LIFEBOAT_ASSIGN_OR_RETURN(out.counts.items, Count(state, "items"));
   LIFEBOAT_ASSIGN_OR_RETURN(out.counts.snapshots_attempted, Count(state, "snapshotsAttempted"));
   LIFEBOAT_ASSIGN_OR_RETURN(out.counts.snapshots_completed, Count(state, "snapshotsCompleted"));
+  LIFEBOAT_ASSIGN_OR_RETURN(out.counts.csi_snapshots_attempted,
+                            Count(state, "csiSnapshotsAttempted", /*optional=*/true));
+  LIFEBOAT_ASSIGN_OR_RETURN(out.counts.csi_snapshots_completed,
+                            Count(state, "csiSnapshotsCompleted", /*optional=*/true));
+  if (const boost::json::value* blocked = state.if_contains("snapshotBlocked")) {
+    if (!blocked->is_object()) {
+      return absl::DataLossError("checkpoint items: \"snapshotBlocked\" is not an object");
+    }
+    for (const auto& [claim, why] : blocked->as_object()) {
+      if (!why.is_string()) {
+        return absl::DataLossError("checkpoint items: \"snapshotBlocked\" holds a non-string");
+      }
+      out.snapshot_blocked[std::string(claim)] = std::string(why.as_string());
+    }
+  }
   const boost::json::value* written = state.if_contains("written");
   std::string raw;
   if (written == nullptr || !written->is_string() ||
@@ -176,6 +206,7 @@ void ItemBackupper::RestoreState(State state) {
   resource_list_ = std::move(state.resource_list);
   volume_snapshots_ = std::move(state.volume_snapshots);
   volume_infos_ = std::move(state.volume_infos);
+  snapshot_blocked_ = std::move(state.snapshot_blocked);
   counts_ = state.counts;
 }
 
@@ -236,9 +267,13 @@ Status ItemBackupper::Backup(const kube::ApiResource& resource, boost::json::val
   const LogFields f{gr, ns, name};
   log_.Info("Backing up item", f);
   const bool is_pod = gr == "pods";
-  if (is_pod && !hooks_.Run(HookPhase::kPre, item)) {
-    log_.Info("Pod is left out of the backup because a pre hook failed with onError Fail", f);
-    return absl::OkStatus();
+  if (is_pod) {
+    std::string why;
+    if (!hooks_.Run(HookPhase::kPre, item, &why)) {
+      log_.Info("Pod is left out of the backup because a pre hook failed with onError Fail", f);
+      BlockClaims(item, why);
+      return absl::OkStatus();
+    }
   }
   std::vector<plugin::ResourceIdentifier> additional;
   bool must_include_more = false;
@@ -250,6 +285,7 @@ Status ItemBackupper::Backup(const kube::ApiResource& resource, boost::json::val
   }
   if (gr == "persistentvolumes") SnapshotVolume(item);
   LIFEBOAT_RETURN_IF_ERROR(Write(resource, item, encoded));
+  if (gr == kVolumeSnapshotsGR) FinalizeSnapshot(item, f);
   if (is_pod) hooks_.Run(HookPhase::kPost, item);
   return absl::OkStatus();
 }
@@ -263,7 +299,8 @@ bool ItemBackupper::RunActions(const kube::ApiResource& resource, boost::json::v
     if (!plugin::SelectorApplies(selector, gr, f.ns, kube::ObjectLabels(item))) continue;
     log_.Info("Executing custom action " + action->Name(), f);
     changed = true;
-    auto out = action->Execute(item, context_);
+    auto* csi = dynamic_cast<CsiPvcAction*>(action.get());
+    auto out = csi != nullptr ? RunCsiAction(*csi, item, f) : action->Execute(item, context_);
     if (!out.ok()) {
       log_.Error("error executing custom action " + action->Name(), f, out.status());
       continue;
@@ -304,37 +341,124 @@ Status ItemBackupper::BackupByName(const plugin::ResourceIdentifier& id, bool mu
   return Backup(*resource, std::move(*item), /*listed=*/false, must_include);
 }
 
+StatusOr<plugin::ExecuteOutput> ItemBackupper::RunCsiAction(CsiPvcAction& action,
+                                                            boost::json::value item,
+                                                            const LogFields& f) {
+  const std::string claim = f.ns + "/" + f.name;
+  if (auto it = snapshot_blocked_.find(claim); it != snapshot_blocked_.end()) {
+    // The pod using this claim was left out because its pre hook failed: a snapshot now would
+    // not be the consistent one the hook was there to make.
+    log_.Error("Volume of the claim is not snapshotted: " + it->second, f);
+    blocked_reported_.insert(claim);
+    plugin::ExecuteOutput out;
+    out.item = std::move(item);
+    return out;
+  }
+  CsiSnapshotOutcome outcome;
+  auto out = action.Snapshot(std::move(item), context_, cancel_, &outcome);
+  if (outcome.attempted) ++counts_.csi_snapshots_attempted;
+  if (outcome.completed) {
+    ++counts_.csi_snapshots_completed;
+    log_.Info("VolumeSnapshot " + outcome.vs_namespace + "/" + outcome.vs_name +
+                  " is ready (handle " + outcome.snapshot_handle + ")",
+              f);
+  }
+  if (!outcome.pv_name.empty()) csi_outcomes_[outcome.pv_name] = std::move(outcome);
+  return out;
+}
+
+void ItemBackupper::BlockClaims(const boost::json::value& pod, const std::string& why) {
+  const std::string ns(kube::ObjectNamespace(pod));
+  const std::string reason = "the pre hook of pod " + ns + "/" + std::string(kube::ObjectName(pod)) +
+                             " failed with onError Fail (" + why + ")";
+  const boost::json::value* volumes = JsonFind(pod, {"spec", "volumes"});
+  if (volumes == nullptr || !volumes->is_array()) return;
+  for (const auto& v : volumes->as_array()) {
+    if (auto claim = JsonString(v, {"persistentVolumeClaim", "claimName"}); claim && !claim->empty()) {
+      snapshot_blocked_.emplace(ns + "/" + *claim, reason);
+    }
+  }
+}
+
+void ItemBackupper::FinalizeSnapshot(const boost::json::value& vs, const LogFields& f) {
+  auto labels = kube::ObjectLabels(vs);
+  auto it = labels.find("velero.io/backup-name");
+  if (it == labels.end() || it->second != backup_.metadata.name || deps_.client == nullptr) return;
+  Status s = ReleaseSnapshot(*deps_.client, vs);
+  if (!s.ok()) {
+    log_.Error("error finalizing the VolumeSnapshot (deletionPolicy Retain, then delete)", f, s);
+    return;
+  }
+  log_.Info("VolumeSnapshot deleted; its VolumeSnapshotContent is retained for the backup", f);
+}
+
 // Velero's BackupVolumeInfo for a PV (field order as Velero's struct): its claim, how its data
-// was kept (only native snapshots so far; later CSI snapshots and file-system backups), and the
-// PV's reclaim policy and labels, which a restore uses to decide what to do with the volume.
+// was kept (a CSI snapshot taken by the claim's action, else a native snapshot), and the PV's
+// reclaim policy and labels, which a restore uses to decide what to do with the volume.
 void ItemBackupper::SnapshotVolume(const boost::json::value& pv) {
   const LogFields f{"persistentvolumes", "", std::string(kube::ObjectName(pv))};
-  SnapshotOutcome outcome = TakeSnapshot(pv, f);
   boost::json::object info;
-  if (auto claim = JsonString(pv, {"spec", "claimRef", "name"})) info["pvcName"] = *claim;
-  if (auto ns = JsonString(pv, {"spec", "claimRef", "namespace"})) info["pvcNamespace"] = *ns;
+  const auto claim = JsonString(pv, {"spec", "claimRef", "name"});
+  const auto claim_ns = JsonString(pv, {"spec", "claimRef", "namespace"});
+  if (claim) info["pvcName"] = *claim;
+  if (claim_ns) info["pvcNamespace"] = *claim_ns;
   info["pvName"] = f.name;
-  if (outcome.attempted) info["backupMethod"] = "NativeSnapshot";
-  info["snapshotDataMoved"] = false;
-  info["preserveLocalSnapshot"] = false;
-  info["skipped"] = !outcome.attempted;
-  if (!outcome.attempted) info["skippedReason"] = outcome.skipped_reason;
-  if (outcome.attempted) {
-    const boost::json::object& spec = outcome.record.at("spec").as_object();
-    const boost::json::object& status = outcome.record.at("status").as_object();
-    const bool ok = status.at("phase") == "Completed";
-    info["result"] = ok ? "succeeded" : "failed";
-    boost::json::object native{
-        {"snapshotHandle", status.contains("providerSnapshotID") ? status.at("providerSnapshotID")
-                                                                  : boost::json::value("")},
-        {"volumeType", spec.at("volumeType")},
-        {"volumeAZ", spec.contains("volumeAZ") ? spec.at("volumeAZ") : boost::json::value("")},
-        {"iops", spec.contains("volumeIOPS")
-                     ? boost::json::value(std::to_string(spec.at("volumeIOPS").as_int64()))
-                     : boost::json::value("")},
-        {"Phase", status.at("phase")}};
-    info["nativeSnapshotInfo"] = std::move(native);
-    volume_snapshots_.push_back(std::move(outcome.record));
+  std::optional<CsiSnapshotOutcome> csi;
+  if (auto it = csi_outcomes_.find(f.name); it != csi_outcomes_.end()) {
+    csi = std::move(it->second);
+    csi_outcomes_.erase(it);
+  }
+  const std::string claim_key = claim_ns.value_or("") + "/" + claim.value_or("");
+  auto blocked = claim ? snapshot_blocked_.find(claim_key) : snapshot_blocked_.end();
+  if (blocked != snapshot_blocked_.end()) {
+    if (blocked_reported_.insert(claim_key).second) {
+      log_.Error("Volume is not snapshotted: " + blocked->second, f);
+    }
+    info["snapshotDataMoved"] = false;
+    info["preserveLocalSnapshot"] = false;
+    info["skipped"] = true;
+    info["skippedReason"] = "any: " + blocked->second + ";";
+  } else if (csi && csi->attempted) {
+    info["backupMethod"] = "CSISnapshot";
+    info["snapshotDataMoved"] = false;
+    info["preserveLocalSnapshot"] = true;
+    info["skipped"] = false;
+    if (!csi->start_timestamp.empty()) info["startTimestamp"] = csi->start_timestamp;
+    if (csi->completed && !csi->completion_timestamp.empty()) {
+      info["completionTimestamp"] = csi->completion_timestamp;
+    }
+    info["result"] = csi->completed ? "succeeded" : "failed";
+    info["csiSnapshotInfo"] = boost::json::object{{"snapshotHandle", csi->snapshot_handle},
+                                                  {"size", csi->size},
+                                                  {"driver", csi->driver},
+                                                  {"vscName", csi->vsc_name},
+                                                  {"ReadyToUse", csi->completed}};
+  } else {
+    SnapshotOutcome outcome = TakeSnapshot(pv, f);
+    if (outcome.attempted) info["backupMethod"] = "NativeSnapshot";
+    info["snapshotDataMoved"] = false;
+    info["preserveLocalSnapshot"] = false;
+    info["skipped"] = !outcome.attempted;
+    if (!outcome.attempted) {
+      info["skippedReason"] = (csi ? csi->skipped_reason : std::string()) + outcome.skipped_reason;
+    }
+    if (outcome.attempted) {
+      const boost::json::object& spec = outcome.record.at("spec").as_object();
+      const boost::json::object& status = outcome.record.at("status").as_object();
+      const bool ok = status.at("phase") == "Completed";
+      info["result"] = ok ? "succeeded" : "failed";
+      boost::json::object native{
+          {"snapshotHandle", status.contains("providerSnapshotID") ? status.at("providerSnapshotID")
+                                                                    : boost::json::value("")},
+          {"volumeType", spec.at("volumeType")},
+          {"volumeAZ", spec.contains("volumeAZ") ? spec.at("volumeAZ") : boost::json::value("")},
+          {"iops", spec.contains("volumeIOPS")
+                       ? boost::json::value(std::to_string(spec.at("volumeIOPS").as_int64()))
+                       : boost::json::value("")},
+          {"Phase", status.at("phase")}};
+      info["nativeSnapshotInfo"] = std::move(native);
+      volume_snapshots_.push_back(std::move(outcome.record));
+    }
   }
   const boost::json::value* labels = JsonFind(pv, {"metadata", "labels"});
   info["pvInfo"] = boost::json::object{

@@ -2,7 +2,10 @@
 
 // Backs up one item at a time (Velero §5.6): the per-item checks, the item actions (and the
 // additional items they name, fetched and backed up in turn, once each), hooks around pods,
-// native volume snapshots of PVs, and the archive entries. Called from the single writer
+// CSI snapshots of claims (through the CSI actions) and native snapshots of PVs, the volume
+// info, and the archive entries. A pod's volumes are snapshotted between its pre and post hooks
+// (its claims are its additional items); a pod whose pre hook fails with onError Fail blocks
+// the snapshots of its claims' volumes for the rest of the backup. Called from the single writer
 // thread; what it keeps grows with the number of items only by their names (for the resource
 // list Velero writes) and the additional items seen.
 
@@ -19,6 +22,7 @@
 #include "lifeboat/archive/writer.h"
 #include "lifeboat/backup/backupper.h"
 #include "lifeboat/common/cancellation.h"
+#include "src/backup/actions/csi_actions.h"
 #include "src/backup/backup_log.h"
 #include "src/backup/filters.h"
 #include "src/backup/hooks.h"
@@ -33,6 +37,8 @@ struct ItemCounts {
   int64_t items = 0;  // objects written (each once, whatever the number of version copies)
   int64_t snapshots_attempted = 0;
   int64_t snapshots_completed = 0;
+  int64_t csi_snapshots_attempted = 0;  // VolumeSnapshots created (status.csiVolumeSnapshots*)
+  int64_t csi_snapshots_completed = 0;  // of those, the ones that became ready
 };
 
 class ItemBackupper {
@@ -71,6 +77,8 @@ class ItemBackupper {
     std::map<std::string, std::string> resource_list;
     boost::json::array volume_snapshots;
     boost::json::array volume_infos;
+    // "ns/claim" -> why its volume must not be snapshotted (a pod's failed pre hook).
+    std::map<std::string, std::string> snapshot_blocked;
   };
   boost::json::object SaveState() const;
   static boost::json::object StateToJson(const State& state);
@@ -93,6 +101,13 @@ class ItemBackupper {
                   std::vector<plugin::ResourceIdentifier>& additional, bool& must_include_more,
                   bool& changed);
   void SnapshotVolume(const boost::json::value& pv);
+  // The CSI PVC action for one claim (or its skip when a pod's pre hook blocked the claim).
+  StatusOr<plugin::ExecuteOutput> RunCsiAction(CsiPvcAction& action, boost::json::value item,
+                                               const LogFields& f);
+  // A pod whose pre hook failed with onError Fail: its claims' volumes are not snapshotted.
+  void BlockClaims(const boost::json::value& pod, const std::string& why);
+  // Velero's finalize step for a VolumeSnapshot this backup created, once it is archived.
+  void FinalizeSnapshot(const boost::json::value& vs, const LogFields& f);
   // The native-snapshot attempt of SnapshotVolume: OK with the snapshot record, or why not.
   struct SnapshotOutcome {
     bool attempted = false;
@@ -123,6 +138,12 @@ class ItemBackupper {
   boost::json::array volume_snapshots_;
   boost::json::array volume_infos_;
   ItemCounts counts_;
+  // What the CSI PVC action did, by PV name, until the PV is backed up (then erased).
+  std::map<std::string, CsiSnapshotOutcome> csi_outcomes_;
+  // "ns/claim" -> the reason its volume is not snapshotted (checkpointed), and the claims whose
+  // skip has already been reported as an error (not checkpointed: at worst reported twice).
+  std::map<std::string, std::string> snapshot_blocked_;
+  std::set<std::string> blocked_reported_;
 };
 
 }  // namespace lifeboat::backup

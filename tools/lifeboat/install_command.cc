@@ -12,6 +12,7 @@
 #include "lifeboat/kube/discovery.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/rest_client.h"
+#include "src/cli/client_config.h"
 #include "src/cli/install.h"
 
 namespace lifeboat::cli {
@@ -169,7 +170,12 @@ void AddInstall(CLI::App& app, int* exit_code) {
   c->add_option("--kubeconfig", cmd->cluster.kubeconfig,
                 "kubeconfig file (default: KUBECONFIG, ~/.kube/config)");
   c->add_option("--context,--kubecontext", cmd->cluster.context, "kubeconfig context");
-  c->callback([cmd, exit_code] { *exit_code = RunInstall(*cmd); });
+  // Without -n, the namespace comes from `lifeboat client config` / $VELERO_NAMESPACE, as
+  // Velero's install reads it.
+  c->callback([c, cmd, exit_code] {
+    if (c->count("--namespace") == 0) cmd->flags.ns = DefaultClientNamespace();
+    *exit_code = RunInstall(*cmd);
+  });
 }
 
 struct UninstallCommand {
@@ -216,7 +222,10 @@ void AddUninstall(CLI::App& app, int* exit_code) {
   c->add_option("--kubeconfig", cmd->cluster.kubeconfig,
                 "kubeconfig file (default: KUBECONFIG, ~/.kube/config)");
   c->add_option("--context,--kubecontext", cmd->cluster.context, "kubeconfig context");
-  c->callback([cmd, exit_code] { *exit_code = RunUninstall(*cmd); });
+  c->callback([c, cmd, exit_code] {
+    if (c->count("--namespace") == 0) cmd->ns = DefaultClientNamespace();
+    *exit_code = RunUninstall(*cmd);
+  });
 }
 
 }  // namespace

@@ -322,7 +322,11 @@ TEST(BuiltinActionsTest, VelerosNamesInRegistrationOrder) {
   auto actions = BuiltinBackupItemActions(nullptr);
   std::vector<std::string> names;
   for (const auto& a : actions) names.push_back(a->Name());
-  EXPECT_THAT(names, ElementsAre("velero.io/pod", "velero.io/pv", "velero.io/service-account"));
+  EXPECT_THAT(names, ElementsAre("velero.io/pod", "velero.io/pv", "velero.io/service-account",
+                                 "velero.io/csi-pvc-backupper",
+                                 "velero.io/csi-volumesnapshot-backupper",
+                                 "velero.io/csi-volumesnapshotcontent-backupper",
+                                 "velero.io/csi-volumesnapshotclass-backupper"));
 }
 
 }  // namespace
