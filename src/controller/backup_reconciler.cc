@@ -424,6 +424,9 @@ std::vector<std::string> BackupReconciler::Prepare(api::Backup& b, bool* wait,
     }
   }
   if (b.spec.ttl.count() == 0) b.spec.ttl = ctx_.options.default_backup_ttl;
+  // Velero's defaults, written back so describe shows what the backup used.
+  if (b.spec.csi_snapshot_timeout.count() == 0) b.spec.csi_snapshot_timeout = std::chrono::minutes(10);
+  if (b.spec.item_operation_timeout.count() == 0) b.spec.item_operation_timeout = std::chrono::hours(4);
   b.metadata.labels["velero.io/storage-location"] = LabelSafe(loc);
   for (auto& p : api::ValidateBackupSpec(b.spec)) problems.push_back(std::move(p));
   // Velero's choice of volume snapshot locations, recorded in the spec when the backup starts.
@@ -483,6 +486,9 @@ StatusOr<Result> BackupReconciler::StartNew(api::Backup b, const CancellationTok
   for (const auto& n : b.spec.volume_snapshot_locations) vsl_names.emplace_back(n);
   patch["spec"] = json::object{{"storageLocation", b.spec.storage_location},
                                {"ttl", api::FormatGoDuration(b.spec.ttl)},
+                               {"csiSnapshotTimeout", api::FormatGoDuration(b.spec.csi_snapshot_timeout)},
+                               {"itemOperationTimeout",
+                                api::FormatGoDuration(b.spec.item_operation_timeout)},
                                {"volumeSnapshotLocations", std::move(vsl_names)}};
   const std::string schedule = ScheduleOf(b.metadata.labels);
   if (!problems.empty()) {

@@ -134,95 +134,100 @@ StatusOr<std::vector<OrphanedSnapshot>> OrphanSnapshotReconciler::Check(
     }
   }
 
-  // 3. The backups that exist: objects in the cluster, then every bucket.
-  std::set<std::string> backups;
-  auto add_backup = [&](const std::string& b) {
-    backups.insert(b);
-    backups.insert(LabelSafe(b));
-  };
-  {
-    kube::ListAllOptions lo;
-    lo.list.cancel = cancel;
-    auto listed = kube::ListAll(*ctx_.client, kBackups, ns, lo, [&](json::value&& item) {
-      add_backup(std::string(kube::ObjectName(item)));
-      return absl::OkStatus();
-    });
-    if (!listed.ok()) return listed.status();
-  }
-  std::vector<std::string> bsls;
-  {
-    kube::ListAllOptions lo;
-    lo.list.cancel = cancel;
-    auto listed =
-        kube::ListAll(*ctx_.client, kBackupStorageLocations, ns, lo, [&](json::value&& item) {
-          bsls.emplace_back(kube::ObjectName(item));
-          return absl::OkStatus();
-        });
-    if (!listed.ok()) return listed.status();
-  }
-  std::vector<std::pair<std::shared_ptr<storage::BackupStore>, std::string>> in_buckets;
-  for (const auto& bsl : bsls) {
-    auto loc = ctx_.stores->Get(bsl, cancel);
-    if (!loc.ok()) {
-      return absl::Status(loc.status().code(),
-                          "orphan check: backup storage location " + bsl +
-                              " cannot be read, so its backups are unknown: " +
-                              std::string(loc.status().message()));
-    }
-    auto names = loc->store->ListBackups();
-    if (!names.ok()) {
-      return absl::Status(names.status().code(),
-                          "orphan check: cannot list the backups of backup storage location " +
-                              bsl + ": " + std::string(names.status().message()));
-    }
-    for (const auto& n : *names) {
-      add_backup(n);
-      in_buckets.emplace_back(loc->store, n);
-    }
-  }
-
-  // 4. Candidates whose backup is gone; then what existing backups record.
-  auto claimed = [&](const OrphanedSnapshot& o) { return backups.count(o.backup) > 0; };
-  std::erase_if(csi, claimed);
-  std::erase_if(native, claimed);
+  // Nothing claims a backup: nothing to check against the backups (so an unreachable bucket
+  // does not fail a check that has nothing to report).
   if (!csi.empty() || !native.empty()) {
-    std::set<std::string> vscs, ids;
-    for (const auto& [store, b] : in_buckets) {
-      if (cancel.IsCancelled()) return absl::AbortedError("cancelled");
-      auto rec = ReadRecordedSnapshots(*store, b);
-      if (!rec.ok()) {
-        LB_LOG_WARN("orphan check: {}", rec.status().ToString());
+    // 3. The backups that exist: objects in the cluster, then every bucket.
+    std::set<std::string> backups;
+    auto add_backup = [&](const std::string& b) {
+      backups.insert(b);
+      backups.insert(LabelSafe(b));
+    };
+    {
+      kube::ListAllOptions lo;
+      lo.list.cancel = cancel;
+      auto listed = kube::ListAll(*ctx_.client, kBackups, ns, lo, [&](json::value&& item) {
+        add_backup(std::string(kube::ObjectName(item)));
+        return absl::OkStatus();
+      });
+      if (!listed.ok()) return listed.status();
+    }
+    std::vector<std::string> bsls;
+    {
+      kube::ListAllOptions lo;
+      lo.list.cancel = cancel;
+      auto listed =
+          kube::ListAll(*ctx_.client, kBackupStorageLocations, ns, lo, [&](json::value&& item) {
+            bsls.emplace_back(kube::ObjectName(item));
+            return absl::OkStatus();
+          });
+      if (!listed.ok()) return listed.status();
+    }
+    std::vector<std::pair<std::shared_ptr<storage::BackupStore>, std::string>> in_buckets;
+    for (const auto& bsl : bsls) {
+      auto loc = ctx_.stores->Get(bsl, cancel);
+      if (!loc.ok()) {
+        return absl::Status(loc.status().code(),
+                            "orphan check: backup storage location " + bsl +
+                                " cannot be read, so its backups are unknown: " +
+                                std::string(loc.status().message()));
+      }
+      auto names = loc->store->ListBackups();
+      if (!names.ok()) {
+        return absl::Status(names.status().code(),
+                            "orphan check: cannot list the backups of backup storage location " +
+                                bsl + ": " + std::string(names.status().message()));
+      }
+      for (const auto& n : *names) {
+        add_backup(n);
+        in_buckets.emplace_back(loc->store, n);
+      }
+    }
+
+    // 4. Candidates whose backup is gone; then what existing backups record.
+    auto claimed = [&](const OrphanedSnapshot& o) { return backups.count(o.backup) > 0; };
+    std::erase_if(csi, claimed);
+    std::erase_if(native, claimed);
+    if (!csi.empty() || !native.empty()) {
+      std::set<std::string> vscs, ids;
+      for (const auto& [store, b] : in_buckets) {
+        if (cancel.IsCancelled()) return absl::AbortedError("cancelled");
+        auto rec = ReadRecordedSnapshots(*store, b);
+        if (!rec.ok()) {
+          LB_LOG_WARN("orphan check: {}", rec.status().ToString());
+          continue;
+        }
+        for (const auto& c : rec->csi) vscs.insert(c.vsc_name);
+        for (const auto& n : rec->native) ids.insert(n.snapshot_id);
+      }
+      std::erase_if(csi, [&](const OrphanedSnapshot& o) { return vscs.count(o.id) > 0; });
+      std::erase_if(native, [&](const OrphanedSnapshot& o) { return ids.count(o.id) > 0; });
+    }
+    // Still there? (A backup deleted during the check has its snapshots deleted first.)
+    std::erase_if(csi, [&](const OrphanedSnapshot& o) {
+      auto got = GetIfExists(*ctx_.client, kCsiSnapshotContents, "", o.id, cancel);
+      return got.ok() && (!got->has_value() ||
+                          JsonFind(**got, {"metadata", "deletionTimestamp"}) != nullptr);
+    });
+    std::set<std::string> listed_again_failed;
+    std::map<std::string, std::set<std::string>> present;  // location -> snapshot IDs
+    for (auto& loc : locations) {
+      if (!std::any_of(native.begin(), native.end(),
+                       [&](const OrphanedSnapshot& o) { return o.location == loc.name; })) {
         continue;
       }
-      for (const auto& c : rec->csi) vscs.insert(c.vsc_name);
-      for (const auto& n : rec->native) ids.insert(n.snapshot_id);
+      auto snaps = loc.lister->ListSnapshots({});
+      if (!snaps.ok()) {
+        listed_again_failed.insert(loc.name);
+        continue;
+      }
+      for (const auto& s : *snaps) present[loc.name].insert(s.snapshot_id);
     }
-    std::erase_if(csi, [&](const OrphanedSnapshot& o) { return vscs.count(o.id) > 0; });
-    std::erase_if(native, [&](const OrphanedSnapshot& o) { return ids.count(o.id) > 0; });
+    std::erase_if(native, [&](const OrphanedSnapshot& o) {
+      return !listed_again_failed.count(o.location) && !present[o.location].count(o.id);
+    });
+
   }
-  // Still there? (A backup deleted during the check has its snapshots deleted first.)
-  std::erase_if(csi, [&](const OrphanedSnapshot& o) {
-    auto got = GetIfExists(*ctx_.client, kCsiSnapshotContents, "", o.id, cancel);
-    return got.ok() && (!got->has_value() ||
-                        JsonFind(**got, {"metadata", "deletionTimestamp"}) != nullptr);
-  });
-  std::set<std::string> listed_again_failed;
-  std::map<std::string, std::set<std::string>> present;  // location -> snapshot IDs
-  for (auto& loc : locations) {
-    if (!std::any_of(native.begin(), native.end(),
-                     [&](const OrphanedSnapshot& o) { return o.location == loc.name; })) {
-      continue;
-    }
-    auto snaps = loc.lister->ListSnapshots({});
-    if (!snaps.ok()) {
-      listed_again_failed.insert(loc.name);
-      continue;
-    }
-    for (const auto& s : *snaps) present[loc.name].insert(s.snapshot_id);
-  }
-  std::erase_if(native, [&](const OrphanedSnapshot& o) {
-    return !listed_again_failed.count(o.location) && !present[o.location].count(o.id);
-  });
 
   // Report.
   std::map<std::string, int64_t> csi_counts, native_counts;
