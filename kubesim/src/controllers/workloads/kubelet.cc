@@ -722,6 +722,9 @@ void Kubelet::Reconcile(const Key& key) {
   }
   const int idx = NodeIndex(GetString(obj, {"spec", "nodeName"}), nodes_);
   const std::string uid = MetaString(obj, "uid");
+  // The container's log starts before its status says Running, as a real kubelet's does, so a
+  // client that sees the pod Ready can read its log.
+  if (PodPhase(obj) != "Running") WriteLogs(obj, "started");
   bool started = false;
   Status s = w_.Update(*pods, key.ns, key.name, [&](json::value& p) {
     if (MetaString(p, "uid") != uid || IsDeleting(p)) return false;
@@ -740,7 +743,7 @@ void Kubelet::Reconcile(const Key& key) {
     return;
   }
   if (!started) return;
-  WriteLogs(obj, "started");
+  if (PodPhase(obj) == "Running") WriteLogs(obj, "started");  // restarted without a podIP
   if (runs_to_completion) {
     WriteLogs(obj, "completed");
     Complete(*pods, key);
