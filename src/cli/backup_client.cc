@@ -27,10 +27,22 @@ namespace {
 
 api::TimePoint Now() { return std::chrono::system_clock::now(); }
 
-// Warns (stderr) when the location the backup goes to is not Available; NotFound when it does
-// not exist.
-Status CheckLocation(ApiClient& c, const std::string& name) {
-  if (name.empty()) return absl::OkStatus();
+// Warns (stderr) when the location the backup goes to (named, else the one marked default) is
+// not Available, with the reason the server recorded; NotFound when a named one does not exist.
+Status CheckLocation(ApiClient& c, std::string name) {
+  if (name.empty()) {
+    // The server will use the location marked default: warn about that one.
+    kube::ListAllOptions lo;
+    auto listed = kube::ListAll(c.dyn(), controller::kBackupStorageLocations, c.ns, lo,
+                                [&](boost::json::value&& item) {
+                                  auto bsl = api::BackupStorageLocationFromJson(item);
+                                  if (bsl.ok() && bsl->spec.default_ && name.empty()) {
+                                    name = bsl->metadata.name;
+                                  }
+                                  return absl::OkStatus();
+                                });
+    if (!listed.ok() || name.empty()) return absl::OkStatus();  // the server decides
+  }
   auto got = GetObject(c, controller::kBackupStorageLocations, "backup storage location", name);
   if (!got.ok()) {
     if (absl::IsNotFound(got.status())) {

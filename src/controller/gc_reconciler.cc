@@ -19,9 +19,13 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// Deleting is collectable too: a deletion that failed (a snapshot that could not be deleted)
+// leaves the backup Deleting with a Processed request, and is tried again each period as
+// Velero's gc controller does; a request still pending is waited for below.
 bool Collectable(api::BackupPhase p) {
   return p == api::BackupPhase::kCompleted || p == api::BackupPhase::kPartiallyFailed ||
-         p == api::BackupPhase::kFailed || p == api::BackupPhase::kFailedValidation;
+         p == api::BackupPhase::kFailed || p == api::BackupPhase::kFailedValidation ||
+         p == api::BackupPhase::kDeleting;
 }
 
 struct Block {
@@ -80,7 +84,6 @@ StatusOr<Result> GcReconciler::Reconcile(const std::string& name, const Cancella
   if (!got) return Result{};
   auto b = api::BackupFromJson(*got);
   if (!b.ok()) return Result{};
-  if (b->status.phase == api::BackupPhase::kDeleting) return Result{};
   // Not finished: the backup controller's next status change brings it back here.
   if (!Collectable(b->status.phase)) return Result{frequency};
   if (!b->status.expiration) return Result{};
@@ -107,12 +110,24 @@ StatusOr<Result> GcReconciler::Reconcile(const std::string& name, const Cancella
   lo.cancel = cancel;
   LIFEBOAT_ASSIGN_OR_RETURN(auto dbrs,
                             ctx_.client->List(kDeleteBackupRequests, ctx_.options.ns, lo));
+  std::vector<std::string> processed;
   for (const auto& item : dbrs.items) {
     auto dbr = api::DeleteBackupRequestFromJson(item);
     if (dbr.ok() && dbr->status.phase != api::DeleteBackupRequestPhase::kProcessed) {
       LB_LOG_DEBUG("backup {} already has a pending deletion request", name);
       return Result{frequency};
     }
+    processed.emplace_back(kube::ObjectName(item));
+  }
+  // Earlier attempts that failed are replaced by the new one (Velero's gc does the same), so
+  // a backup that cannot be deleted keeps one request with its latest errors.
+  for (const auto& old : processed) {
+    kube::DeleteOptions del;
+    del.cancel = cancel;
+    auto d = ctx_.client->Delete(kDeleteBackupRequests, ctx_.options.ns, old, del);
+    if (!d.ok() && !absl::IsNotFound(d.status())) return d.status();
+    LB_LOG_INFO("backup {}/{}: its deletion failed before (request {}); trying again", ctx_.options.ns,
+                name, old);
   }
   json::value request = {
       {"apiVersion", "velero.io/v1"},

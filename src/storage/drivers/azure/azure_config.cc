@@ -91,7 +91,14 @@ class Secrets {
   Status Missing(std::string_view key) const {
     return absl::FailedPreconditionError(StrCat(key, " missing from ", source()));
   }
-  std::string source() const { return path_.empty() ? "the environment" : path_; }
+  // Where values were looked for, for messages. Without a file, say how to give one: a pod made
+  // by `lifeboat install` has AZURE_CREDENTIALS_FILE pointing at the mounted Secret, a server run
+  // elsewhere must set it (or the location must name a credential Secret).
+  std::string source() const {
+    return path_.empty() ? "the environment (no credentials file: set AZURE_CREDENTIALS_FILE, or "
+                           "spec.credential on the location)"
+                         : path_;
+  }
 
  private:
   std::string path_;

@@ -146,6 +146,53 @@ void ArmServer::AddDisk(const std::string& subscription, const std::string& reso
   resources_[Key(subscription, resource_group, "disks", name)] = std::move(disk);
 }
 
+void ArmServer::AddSnapshot(const std::string& subscription, const std::string& resource_group,
+                            const std::string& name, const std::string& location,
+                            const std::string& source_disk_id,
+                            const std::map<std::string, std::string>& tags) {
+  boost::json::object tag_obj;
+  for (const auto& [k, v] : tags) tag_obj[k] = v;
+  boost::json::object snap{
+      {"id", ResourceId(subscription, resource_group, "snapshots", name)},
+      {"name", name},
+      {"type", "Microsoft.Compute/snapshots"},
+      {"location", location},
+      {"sku", boost::json::object{{"name", "Standard_LRS"}, {"tier", "Standard"}}},
+      {"properties",
+       boost::json::object{
+           {"creationData",
+            boost::json::object{{"createOption", "Copy"}, {"sourceResourceId", source_disk_id}}},
+           {"diskSizeGB", 32},
+           {"timeCreated", "2026-01-01T00:00:00.0000000+00:00"},
+           {"provisioningState", "Succeeded"}}}};
+  if (!tag_obj.empty()) snap["tags"] = std::move(tag_obj);
+  std::lock_guard<std::mutex> l(mu_);
+  resource_groups_.insert(Lower(subscription + "|" + resource_group));
+  resources_[Key(subscription, resource_group, "snapshots", name)] = std::move(snap);
+}
+
+boost::json::value ArmServer::State() const {
+  boost::json::array disks, snapshots, groups;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [k, v] : resources_) {
+      (JsonString(v, {"type"}).value_or("") == "Microsoft.Compute/disks" ? disks : snapshots)
+          .push_back(v);
+    }
+    for (const auto& g : resource_groups_) {
+      std::string slash = g;
+      std::replace(slash.begin(), slash.end(), '|', '/');
+      groups.emplace_back(slash);
+    }
+  }
+  return boost::json::object{{"disks", std::move(disks)},
+                             {"snapshots", std::move(snapshots)},
+                             {"resourceGroups", std::move(groups)},
+                             {"armRequests", arm_requests_.load()},
+                             {"faultsAnswered", faults_answered_.load()},
+                             {"tokensIssued", tokens_issued_.load()}};
+}
+
 std::optional<boost::json::value> ArmServer::Resource(const std::string& subscription,
                                                       const std::string& resource_group,
                                                       const std::string& kind,
@@ -205,6 +252,7 @@ std::vector<std::string> ArmServer::Secrets() const {
 }
 
 void ArmServer::Handle(http::Request& req, http::ResponseWriter& w) {
+  if (options_.test_handler && options_.test_handler(req, w)) return;
   if (req.path == "/" + options_.tenant + "/oauth2/v2.0/token") return HandleToken(req, w);
   HandleArm(req, w);
 }

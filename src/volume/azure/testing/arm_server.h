@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,10 @@ class ArmServer {
     int put_status = 202;          // 202, 201 (with body) or 200 (synchronous completion)
     bool put_async_header = true;  // false: PUT answers carry Location only
     int retry_after_seconds = 0;   // Retry-After on LRO answers; 0: none
+    // Called first for every request (ARM and token alike), without authentication; returns
+    // true when it answered. For the test-only endpoints of the standalone server
+    // (arm_server_main.cc); it may call the ArmServer's public methods.
+    std::function<bool(http::Request&, http::ResponseWriter&)> test_handler;
   };
 
   // A fault answered instead of the normal response.
@@ -77,6 +82,16 @@ class ArmServer {
                const std::string& name, const std::string& location, const std::string& sku,
                const std::map<std::string, std::string>& tags = {},
                const std::vector<std::string>& zones = {});
+  // Adds a snapshot directly (no operation, provisioningState Succeeded), as if something other
+  // than the code under test had made it; its resource group too. `source_disk_id` is recorded
+  // in creationData (it need not exist).
+  void AddSnapshot(const std::string& subscription, const std::string& resource_group,
+                   const std::string& name, const std::string& location,
+                   const std::string& source_disk_id,
+                   const std::map<std::string, std::string>& tags = {});
+  // Every stored resource: {"disks": [...], "snapshots": [...]} (the resources as GET answers
+  // them), plus "resourceGroups" ("sub/rg", lower-case) and the counters below.
+  boost::json::value State() const;
   // A stored resource (kind "disks" or "snapshots"), or nullopt.
   std::optional<boost::json::value> Resource(const std::string& subscription,
                                              const std::string& resource_group,
