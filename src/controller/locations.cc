@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <optional>
 #include <utility>
 
@@ -10,42 +9,12 @@
 #include <boost/json.hpp>
 
 #include "lifeboat/controller/kinds.h"
+#include "src/controller/private_files.h"
 
 namespace lifeboat::controller {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Keeps a file name segment out of directory traversal.
-std::string SafeSegment(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    out += ok ? c : '_';
-  }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out;
-}
-
-Status WritePrivateFile(const fs::path& path, std::string_view data) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::InternalError("cannot write a credentials file in " + path.parent_path().string());
-    ::chmod(tmp.c_str(), 0600);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out) return absl::InternalError("cannot write a credentials file in " + path.parent_path().string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError("cannot write a credentials file: " + ec.message());
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 LocationStores::LocationStores(kube::DynamicClient* client, LocationStoresOptions options)
     : client_(client), options_(std::move(options)) {

@@ -1,10 +1,7 @@
 #include "lifeboat/controller/snapshot_locations.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -14,58 +11,13 @@
 #include "lifeboat/controller/kinds.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/object.h"
+#include "src/controller/private_files.h"
 
 namespace lifeboat::controller {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-std::string SafeSegment(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    out += ok ? c : '_';
-  }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out;
-}
-
-// Writes `data` to `path` through a uniquely named temporary file created 0600 (never readable
-// by others, not even for a moment), then renamed over the old file.
-Status WritePrivateFile(const fs::path& path, const std::string& data) {
-  static std::atomic<uint64_t> counter{0};
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  ::chmod(path.parent_path().c_str(), 0700);
-  ::chmod(path.parent_path().parent_path().c_str(), 0700);
-  const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError("cannot write a credentials file in " +
-                               path.parent_path().string());
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::InternalError("cannot write a credentials file in " +
-                                 path.parent_path().string());
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
-    return absl::InternalError("cannot write a credentials file: " + ec.message());
-  }
-  return absl::OkStatus();
-}
 
 StatusOr<std::vector<api::VolumeSnapshotLocation>> ListLocations(const ServerContext& ctx,
                                                                   const CancellationToken& cancel) {
@@ -117,8 +69,11 @@ StatusOr<ResolvedSnapshotLocation> ResolveSnapshotLocation(const ServerContext& 
     if (value == nullptr && sel.optional.value_or(false)) return out;
     return absl::FailedPreconditionError(what + " has no valid key " + sel.key);
   }
-  const fs::path path = ctx.options.temp_dir / "lifeboat-vsl-credentials" / SafeSegment(out.name) /
-                        SafeSegment(sel.key);
+  const fs::path base = ctx.options.temp_dir / "lifeboat-vsl-credentials";
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  ::chmod(base.c_str(), 0700);
+  const fs::path path = base / SafeSegment(out.name) / SafeSegment(sel.key);
   LIFEBOAT_RETURN_IF_ERROR(WritePrivateFile(path, decoded));
   out.config["credentialsFile"] = path.string();
   return out;
