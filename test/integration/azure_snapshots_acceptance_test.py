@@ -30,12 +30,9 @@ spec.credential Secret. What exists in "Azure" is read from the contract server'
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import urllib.request
 
 ARM_BINARY = sys.argv[4] if len(sys.argv) > 4 else ""
@@ -477,19 +474,7 @@ def main():
     if not ARM_BINARY or not os.access(ARM_BINARY, os.X_OK):
         print("usage: %s KUBESIM LIFEBOAT PRINT_CRDS ARM_CONTRACT_SERVER CASE..." % sys.argv[0])
         return 2
-    failed = 0
-    for name in CASES or list(ALL):
-        work = tempfile.mkdtemp(prefix="lifeboat-azure-%s-" % name)
-        start = time.monotonic()
-        try:
-            ALL[name](work)
-            print("ok   %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
-            shutil.rmtree(work, ignore_errors=True)
-        except Exception:  # noqa: BLE001 - report every failure
-            failed += 1
-            print("FAIL %s (%.1fs): %s\n  (work directory kept: %s)" % (
-                name, time.monotonic() - start, traceback.format_exc(), work), flush=True)
-    return 1 if failed else 0
+    return sat.run_cases(ALL, CASES, "lifeboat-azure")
 
 
 if __name__ == "__main__":

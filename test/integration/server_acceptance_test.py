@@ -798,13 +798,15 @@ ALL = {f.__name__: f for f in (backup_restore, schedule_ttl_delete, sync, azure_
                                crash_restore, cancel_backup, faults)}
 
 
-def main():
+def run_cases(cases, names, prefix):
+    """Runs each named case (all of `cases` when none is named) in its own work directory, kept
+    when the case fails; prints ok/skip/FAIL lines. Returns the process exit code."""
     failed = 0
-    for name in CASES or list(ALL):
-        work = tempfile.mkdtemp(prefix="lifeboat-server-%s-" % name)
+    for name in names or list(cases):
+        work = tempfile.mkdtemp(prefix="%s-%s-" % (prefix, name))
         start = time.monotonic()
         try:
-            ALL[name](work)
+            cases[name](work)
             print("ok   %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
             shutil.rmtree(work, ignore_errors=True)
         except SkipCase as e:
@@ -815,6 +817,10 @@ def main():
             print("FAIL %s (%.1fs): %s\n  (work directory kept: %s)" % (
                 name, time.monotonic() - start, traceback.format_exc(), work), flush=True)
     return 1 if failed else 0
+
+
+def main():
+    return run_cases(ALL, CASES, "lifeboat-server")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,7 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import server_acceptance_test as sat  # noqa: E402  (same argv: KUBESIM LIFEBOAT PRINT_CRDS CASE...)
@@ -297,19 +293,7 @@ ALL = {f.__name__: f for f in (csi_round_trip, failing_hook, expiry)}
 
 
 def main():
-    failed = 0
-    for name in CASES or list(ALL):
-        work = tempfile.mkdtemp(prefix="lifeboat-volumes-%s-" % name)
-        start = time.monotonic()
-        try:
-            ALL[name](work)
-            print("ok   %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
-            shutil.rmtree(work, ignore_errors=True)
-        except Exception:  # noqa: BLE001 - report every failure
-            failed += 1
-            print("FAIL %s (%.1fs): %s\n  (work directory kept: %s)" % (
-                name, time.monotonic() - start, traceback.format_exc(), work), flush=True)
-    return 1 if failed else 0
+    return sat.run_cases(ALL, CASES, "lifeboat-volumes")
 
 
 if __name__ == "__main__":
