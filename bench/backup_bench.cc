@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   CLI::App app{"backup engine benchmark"};
   std::string kubeconfig, root;
   int64_t objects = 100000, page = 500;
-  int namespaces = 200, threads = 8, workers = 2, level = 6;
+  int namespaces = 200, threads = 8, workers = 2, level = 1;
   app.add_option("--kubeconfig", kubeconfig)->required();
   app.add_option("--page", page);
   auto* populate = app.add_subcommand("populate");
@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
   auto* backup = app.add_subcommand("backup");
   backup->add_option("--bucket-root", root)->required();
   backup->add_option("--workers", workers);
-  backup->add_option("--level", level);
+  backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
   lifeboat::log::Init("warn").IgnoreError();

@@ -6,30 +6,50 @@
 # process so its peak memory is its own. Targets: backup <= 1.5x the list time, peak RSS <=
 # 256 MiB, and peak RSS at LARGE no more than 1.5x that at SMALL.
 #
+# Each size is measured ROUNDS times (default 3), list and backup alternating, so both see the
+# same machine load; the summary gives every round and the best of each.
+#
 #   bash bench/backup_bench.sh [LARGE=100000] [SMALL=10000]
+#   env: ROUNDS (3), SETTLE_SECONDS (15), LEVELS (archive compression levels, each backed up
+#        every round: "1" by default = fastest, ISA-L's igzip when the build has it; "1 6"
+#        compares with libdeflate level 6, the previous default), LIFEBOAT_BUILD_DIR (an already configured build dir with
+#        -DLIFEBOAT_BUILD_BENCH=ON, built with ninja under /tmp/lifeboat-build.lock; default: the
+#        `release` preset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LARGE=${1:-100000}
 SMALL=${2:-10000}
-cmake --preset release >/dev/null
-cmake --build --preset release --target kubesim backup_bench >/dev/null
+ROUNDS=${ROUNDS:-3}
+LEVELS=${LEVELS:-1}
+if [ -n "${LIFEBOAT_BUILD_DIR:-}" ]; then
+  build=$LIFEBOAT_BUILD_DIR
+  flock /tmp/lifeboat-build.lock ninja -C "$build" kubesim backup_bench >/dev/null
+else
+  build=build/release
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target kubesim backup_bench >/dev/null
+fi
 dir=$(mktemp -d -t backup-bench-XXXXXX)
-build/release/bin/kubesim --data-dir "$dir/ks" --listen 127.0.0.1:0 --write-kubeconfig "$dir/kubeconfig" \
+"$build"/bin/kubesim --data-dir "$dir/ks" --listen 127.0.0.1:0 --write-kubeconfig "$dir/kubeconfig" \
   --log-level warn >"$dir/stdout" 2>"$dir/stderr" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 200); do [ -s "$dir/kubeconfig" ] && break; sleep 0.05; done
-bench() { build/release/bin/backup_bench --kubeconfig "$dir/kubeconfig" "$@"; }
+bench() { "$build"/bin/backup_bench --kubeconfig "$dir/kubeconfig" "$@"; }
 measure() {  # $1 = label
-  local list backup
-  list=$(bench list)
-  rm -rf "$dir/bucket"; mkdir -p "$dir/bucket"
-  backup=$(bench backup --bucket-root "$dir/bucket")
-  echo "$1 $list $backup" >>"$dir/results"
-  echo "  $1 objects: list $list"
-  echo "  $1 objects: backup $backup"
+  local list backup round
+  for round in $(seq 1 "$ROUNDS"); do
+    list=$(bench list)
+    echo "  $1 objects, round $round: list $list"
+    for level in $LEVELS; do
+      rm -rf "$dir/bucket"; mkdir -p "$dir/bucket"
+      backup=$(bench backup --bucket-root "$dir/bucket" --level "$level")
+      echo "$1 $level $list $backup" >>"$dir/results"
+      echo "  $1 objects, round $round: backup (level $level) $backup"
+    done
+  done
 }
-echo "backup benchmark (2-core machine; kubesim on the same machine)"
+echo "backup benchmark (2-core machine; kubesim on the same machine; $ROUNDS rounds; levels $LEVELS)"
 # kubesim's controllers keep working on what populating created (replica sets, endpoints) for a
 # while: measure once the API server is idle, as a production one would be for a backup.
 settle() { sleep "${SETTLE_SECONDS:-15}"; }
@@ -41,17 +61,27 @@ settle
 measure "$LARGE"
 /usr/bin/python3 - "$dir/results" <<'PY'
 import json, sys
-rows = []
+rows = {}
 for line in open(sys.argv[1]):
-    label, rest = line.split(" ", 1)
+    label, level, rest = line.split(" ", 2)
     dec = json.JSONDecoder()
     lst, i = dec.raw_decode(rest.strip())
     bak, _ = dec.raw_decode(rest.strip()[i:].strip())
-    rows.append((int(label), lst, bak))
-for n, lst, bak in rows:
-    print("%7d objects: list %.2f s, backup %.2f s (%d items, %s) -> %.2fx the list time; peak RSS list %.0f MiB, backup %.0f MiB"
-          % (n, lst["seconds"], bak["seconds"], bak["items"], bak["phase"], bak["seconds"] / lst["seconds"],
-             lst["peak_rss_mib"], bak["peak_rss_mib"]))
-if len(rows) == 2:
-    print("peak RSS growth %d -> %d objects: %.2fx (target <= 1.5x)" % (rows[0][0], rows[1][0], rows[1][2]["peak_rss_mib"] / rows[0][2]["peak_rss_mib"]))
+    rows.setdefault((int(level), int(label)), []).append((lst, bak))
+best = {}
+for (level, n), runs in sorted(rows.items()):
+    for lst, bak in runs:
+        print("level %2d %7d objects: list %.2f s, backup %.2f s (%d items, %s) -> %.2fx the list time; peak RSS list %.0f MiB, backup %.0f MiB"
+              % (level, n, lst["seconds"], bak["seconds"], bak["items"], bak["phase"], bak["seconds"] / lst["seconds"],
+                 lst["peak_rss_mib"], bak["peak_rss_mib"]))
+    bl = min(l["seconds"] for l, _ in runs)
+    bb = min(b["seconds"] for _, b in runs)
+    rss = max(b["peak_rss_mib"] for _, b in runs)
+    best.setdefault(level, {})[n] = rss
+    print("level %2d %7d objects, best of %d: list %.2f s, backup %.2f s -> %.2fx (target <= 1.5x); median round ratio %.2fx; peak RSS backup %.0f MiB (target <= 256)"
+          % (level, n, len(runs), bl, bb, bb / bl, sorted(b["seconds"] / l["seconds"] for l, b in runs)[len(runs) // 2], rss))
+for level, sizes in sorted(best.items()):
+    if len(sizes) == 2:
+        (small, s_rss), (large, l_rss) = sorted(sizes.items())
+        print("level %2d peak RSS growth %d -> %d objects: %.2fx (target <= 1.5x)" % (level, small, large, l_rss / s_rss))
 PY

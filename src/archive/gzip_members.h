@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "lifeboat/archive/writer.h"
 #include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/status.h"
 
@@ -20,12 +21,16 @@ namespace lifeboat::archive {
 
 // Compresses `input` into one gzip member at libdeflate `level` (1..12). Thread-safe.
 StatusOr<std::string> CompressGzipMember(std::string_view input, int level);
+// The same with the DEFLATE encoder `compressor` (`level` is libdeflate's, used for kLibdeflate
+// and when kFastest has no ISA-L to use). Thread-safe.
+StatusOr<std::string> CompressGzipMember(std::string_view input, int level, Compressor compressor);
 
 class GzipMemberPool {
  public:
   // `sink` is borrowed; only the thread calling Submit/Finish writes to it. At most `threads`
   // members are in flight: Submit blocks until the oldest is written when the pool is full.
-  GzipMemberPool(ByteSink* sink, int level, int threads);
+  GzipMemberPool(ByteSink* sink, int level, int threads,
+                 Compressor compressor = Compressor::kLibdeflate);
   ~GzipMemberPool();  // stops the workers; members not yet written are dropped
   GzipMemberPool(const GzipMemberPool&) = delete;
   GzipMemberPool& operator=(const GzipMemberPool&) = delete;
@@ -47,6 +52,7 @@ class GzipMemberPool {
 
   ByteSink* sink_;
   int level_;
+  Compressor compressor_;
   size_t max_in_flight_;
   std::mutex mu_;
   std::condition_variable work_cv_;             // a job was queued, or stopping

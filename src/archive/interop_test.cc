@@ -55,6 +55,7 @@ class InteropTest : public ::testing::Test {
     WriterOptions options;
     options.member_bytes = 4096;  // many members
     options.threads = 3;
+    options.compressor = compressor();
     auto writer = ArchiveWriter::Create(sink.get(), options);
     ASSERT_TRUE(writer.ok());
     for (const auto& [p, d] : files_) ASSERT_TRUE((*writer)->Add(p, d).ok());
@@ -64,13 +65,27 @@ class InteropTest : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomically(archive_, gz).ok());
   }
   void TearDown() override { fs::remove_all(dir_); }
+  virtual Compressor compressor() const { return Compressor::kLibdeflate; }
+  void GnuGzipAndTar();
+  void PythonTarfile();
 
   fs::path dir_, archive_;
   std::string long_path_;
   std::vector<std::pair<std::string, std::string>> files_;
 };
 
-TEST_F(InteropTest, GnuGzipAndTarListAndExtract) {
+// The same archive compressed with the fast compressor (ISA-L's igzip when built with it).
+class InteropFastTest : public InteropTest {
+ protected:
+  Compressor compressor() const override { return Compressor::kFastest; }
+};
+
+TEST_F(InteropTest, GnuGzipAndTarListAndExtract) { GnuGzipAndTar(); }
+TEST_F(InteropFastTest, GnuGzipAndTarListAndExtract) { GnuGzipAndTar(); }
+TEST_F(InteropTest, PythonTarfileReadsIt) { PythonTarfile(); }
+TEST_F(InteropFastTest, PythonTarfileReadsIt) { PythonTarfile(); }
+
+void InteropTest::GnuGzipAndTar() {
   if (!Have("gzip") || !Have("tar")) GTEST_SKIP() << "GNU gzip/tar not installed";
   auto listing = Shell("gzip -dc '" + archive_.string() + "' | tar -tvf -");
   ASSERT_TRUE(listing.has_value());
@@ -82,7 +97,7 @@ TEST_F(InteropTest, GnuGzipAndTarListAndExtract) {
   EXPECT_EQ(*ReadFile(dir_ / "x" / "metadata/version"), "1.1.0\n");
 }
 
-TEST_F(InteropTest, PythonTarfileReadsIt) {
+void InteropTest::PythonTarfile() {
   if (access(kPython, X_OK) != 0) GTEST_SKIP() << kPython << " not installed";
   std::string script =
       "import sys, tarfile\n"

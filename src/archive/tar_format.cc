@@ -1,6 +1,7 @@
 #include "src/archive/tar_format.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "src/archive/str.h"
 
@@ -28,24 +29,39 @@ std::string ToAscii(std::string_view s) {
 
 // Copies `s` into the field, truncated to its size (the block is zero-filled already).
 void Put(std::string& block, Field field, std::string_view s) {
-  block.replace(field.offset, std::min(s.size(), field.size), s.substr(0, field.size));
+  const size_t n = std::min(s.size(), field.size);
+  if (n > 0) std::memcpy(block.data() + field.offset, s.data(), n);
 }
 
-// Zero-padded octal digits filling all but the last byte, which stays NUL.
-void PutOctal(std::string& block, Field field, int64_t value) {
-  std::string digits;
+// Zero-padded octal digits filling all but the last byte of the `size`-byte field at `out`,
+// which stays as it is (NUL in a fresh block). A value with more digits than the field holds
+// keeps its leading digits (values are range-checked before).
+void PutOctalAt(char* out, size_t size, int64_t value) {
+  char digits[24];
+  size_t n = 0;
+  auto v = static_cast<uint64_t>(value);
   do {
-    digits.insert(digits.begin(), static_cast<char>('0' + (value & 7)));
-    value >>= 3;
-  } while (value > 0);
-  if (digits.size() < field.size - 1) digits.insert(0, field.size - 1 - digits.size(), '0');
-  Put(block, field, digits);
+    digits[sizeof(digits) - 1 - n++] = static_cast<char>('0' + (v & 7));
+    v >>= 3;
+  } while (v > 0);
+  const size_t width = size - 1;
+  if (n < width) {
+    std::memset(out, '0', width - n);
+    std::memcpy(out + (width - n), digits + sizeof(digits) - n, n);
+  } else {
+    std::memcpy(out, digits + sizeof(digits) - n, std::min(n, size));
+  }
+}
+
+void PutOctal(std::string& block, Field field, int64_t value) {
+  PutOctalAt(block.data() + field.offset, field.size, value);
 }
 
 void SetChecksum(std::string& block) {
-  block.replace(kChecksum.offset, kChecksum.size, kChecksum.size, ' ');
+  std::memset(block.data() + kChecksum.offset, ' ', kChecksum.size);
   int64_t sum = 0;
-  for (char c : block) sum += static_cast<unsigned char>(c);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(block.data());
+  for (size_t i = 0; i < block.size(); ++i) sum += bytes[i];
   PutOctal(block, Field{kChecksum.offset, 7}, sum);  // six digits, NUL, then a space
   block[kChecksum.offset + 6] = '\0';
   block[kChecksum.offset + 7] = ' ';
@@ -95,6 +111,48 @@ std::string FileBlock(std::string_view name, std::string_view prefix, int64_t si
   SetUstarMagic(block);
   SetChecksum(block);
   return block;
+}
+
+// FileBlock's bytes appended to `out` without building a temporary block: the fields every
+// Velero header shares come from a template whose byte sum is known, so the checksum only
+// adds the bytes of the name, prefix, size and mtime. Same output as FileBlock.
+void AppendFileBlock(std::string& out, std::string_view name, std::string_view prefix,
+                     int64_t size, int64_t mtime) {
+  struct Template {
+    std::string block;
+    int64_t sum = 0;  // of every byte, the checksum field counted as spaces
+  };
+  static const Template kTemplate = [] {
+    Template t;
+    t.block = FileBlock("", "", 0, 0);
+    for (size_t i = 0; i < kBlockSize; ++i) {
+      const bool in_checksum = i >= kChecksum.offset && i < kChecksum.offset + kChecksum.size;
+      const bool in_numbers = (i >= kSize.offset && i < kSize.offset + kSize.size) ||
+                              (i >= kMtime.offset && i < kMtime.offset + kMtime.size);
+      if (in_numbers) continue;
+      t.sum += in_checksum ? ' ' : static_cast<unsigned char>(t.block[i]);
+    }
+    return t;
+  }();
+  const size_t at = out.size();
+  out.append(kTemplate.block);
+  // The template's name and prefix are empty (zeros): only non-zero bytes add to the sum.
+  const size_t name_len = std::min(name.size(), kName.size);
+  const size_t prefix_len = std::min(prefix.size(), kPrefix.size);
+  if (name_len > 0) std::memcpy(out.data() + at + kName.offset, name.data(), name_len);
+  if (prefix_len > 0) std::memcpy(out.data() + at + kPrefix.offset, prefix.data(), prefix_len);
+  int64_t sum = kTemplate.sum;
+  for (size_t i = 0; i < name_len; ++i) sum += static_cast<unsigned char>(name[i]);
+  for (size_t i = 0; i < prefix_len; ++i) sum += static_cast<unsigned char>(prefix[i]);
+  char* block = out.data() + at;
+  PutOctalAt(block + kSize.offset, kSize.size, size);
+  PutOctalAt(block + kMtime.offset, kMtime.size, mtime);
+  for (size_t i = kSize.offset; i < kMtime.offset + kMtime.size; ++i) {
+    sum += static_cast<unsigned char>(block[i]);
+  }
+  PutOctalAt(block + kChecksum.offset, 7, sum);  // six digits, NUL, then a space
+  out[at + kChecksum.offset + 6] = '\0';
+  out[at + kChecksum.offset + 7] = ' ';
 }
 
 // The PAX 'x' entry Go writes before a file whose name USTAR cannot hold: named
@@ -150,15 +208,29 @@ std::string PathProblem(std::string_view path, bool directory) {
   return "";
 }
 
-std::string EncodeFileHeader(std::string_view path, int64_t size, int64_t mtime_seconds) {
+void AppendFileHeader(std::string& out, std::string_view path, int64_t size,
+                      int64_t mtime_seconds) {
   size = std::clamp<int64_t>(size, 0, kMaxOctal11);
   mtime_seconds = std::clamp<int64_t>(mtime_seconds, 0, kMaxOctal11);
-  if (path.size() <= kNameSize && IsAscii(path)) return FileBlock(path, "", size, mtime_seconds);
+  if (path.size() <= kNameSize && IsAscii(path)) {
+    AppendFileBlock(out, path, "", size, mtime_seconds);
+    return;
+  }
   std::string_view prefix, suffix;
-  if (SplitUstar(path, &prefix, &suffix)) return FileBlock(suffix, prefix, size, mtime_seconds);
+  if (SplitUstar(path, &prefix, &suffix)) {
+    AppendFileBlock(out, suffix, prefix, size, mtime_seconds);
+    return;
+  }
   std::string ascii = ToAscii(path);
   if (ascii.size() > kNameSize) ascii.resize(kNameSize);
-  return PaxEntry(path) + FileBlock(ascii, "", size, mtime_seconds);
+  out += PaxEntry(path);
+  AppendFileBlock(out, ascii, "", size, mtime_seconds);
+}
+
+std::string EncodeFileHeader(std::string_view path, int64_t size, int64_t mtime_seconds) {
+  std::string out;
+  AppendFileHeader(out, path, size, mtime_seconds);
+  return out;
 }
 
 std::optional<int64_t> ParseNumber(std::string_view field) {

@@ -52,6 +52,9 @@ std::string PathProblem(std::string_view path, bool directory = false);
 // followed by the file's block. `path` must have passed PathProblem; `mtime` in
 // [0, 8^11) seconds and `size` < 8^11.
 std::string EncodeFileHeader(std::string_view path, int64_t size, int64_t mtime_seconds);
+// The same, appended to `out` (the writer's hot path: no temporary block).
+void AppendFileHeader(std::string& out, std::string_view path, int64_t size,
+                      int64_t mtime_seconds);
 
 // Bytes needed to pad `size` to a whole block.
 inline int64_t Padding(int64_t size) {

@@ -27,7 +27,8 @@ int64_t RoundToSeconds(std::chrono::system_clock::time_point t) {
 class TarGzWriter : public ArchiveWriter {
  public:
   TarGzWriter(ByteSink* sink, WriterOptions options, int64_t mtime)
-      : options_(options), mtime_(mtime), pool_(sink, options.level, options.threads),
+      : options_(options), mtime_(mtime),
+        pool_(sink, options.level, options.threads, options.compressor),
         entries_(options.prior_entries), uncompressed_(options.prior_uncompressed_bytes) {
     pending_.reserve(options_.member_bytes);
   }
@@ -43,9 +44,13 @@ class TarGzWriter : public ArchiveWriter {
       return absl::InvalidArgumentError(Cat("archive entry ", path, " is too large"));
     }
     auto size = static_cast<int64_t>(data.size());
-    LIFEBOAT_RETURN_IF_ERROR(Append(tar::EncodeFileHeader(path, size, mtime_)));
+    header_.clear();
+    tar::AppendFileHeader(header_, path, size, mtime_);
+    LIFEBOAT_RETURN_IF_ERROR(Append(header_));
     LIFEBOAT_RETURN_IF_ERROR(Append(data));
-    LIFEBOAT_RETURN_IF_ERROR(Append(std::string(static_cast<size_t>(tar::Padding(size)), '\0')));
+    static constexpr char kZeros[tar::kBlockSize] = {};
+    LIFEBOAT_RETURN_IF_ERROR(
+        Append(std::string_view(kZeros, static_cast<size_t>(tar::Padding(size)))));
     ++entries_;
     return absl::OkStatus();
   }
@@ -110,6 +115,7 @@ class TarGzWriter : public ArchiveWriter {
   int64_t mtime_;
   GzipMemberPool pool_;
   std::string pending_;
+  std::string header_;  // reused for every entry's header block(s)
   int64_t entries_;
   int64_t uncompressed_;
   bool finished_ = false;
@@ -123,6 +129,9 @@ StatusOr<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(ByteSink* sink,
   if (sink == nullptr) return absl::InvalidArgumentError("archive writer needs a sink");
   if (options.level < 1 || options.level > 12) {
     return absl::InvalidArgumentError(Cat("compression level must be 1..12, got ", options.level));
+  }
+  if (options.compressor != Compressor::kLibdeflate && options.compressor != Compressor::kFastest) {
+    return absl::InvalidArgumentError("unknown compressor");
   }
   if (options.threads < 1 || options.threads > kMaxThreads) {
     return absl::InvalidArgumentError(

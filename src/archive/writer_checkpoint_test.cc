@@ -134,6 +134,43 @@ TEST(ArchiveWriterCheckpointTest, ContinuationGivesTheOneShotTarStream) {
   }
 }
 
+// A prefix written with one compressor and continued with the other (a backup resumed by a
+// build with other defaults) is still one archive: members are independent.
+TEST(ArchiveWriterCheckpointTest, ContinuationMayUseTheOtherCompressor) {
+  const Files files = Sample(30);
+  for (Compressor first : {Compressor::kLibdeflate, Compressor::kFastest}) {
+    std::string out;
+    WriterOptions o = Options();
+    o.compressor = first;
+    int64_t entries = 0, bytes = 0;
+    {
+      auto sink = StringSink(&out);
+      auto w = ArchiveWriter::Create(sink.get(), o);
+      ASSERT_TRUE(w.ok());
+      for (size_t i = 0; i < 11; ++i) ASSERT_TRUE((*w)->Add(files[i].first, files[i].second).ok());
+      ASSERT_TRUE((*w)->Checkpoint().ok());
+      entries = (*w)->entries();
+      bytes = (*w)->uncompressed_bytes();
+    }
+    std::string tail;
+    auto sink = StringSink(&tail);
+    WriterOptions next = Options();
+    next.compressor =
+        first == Compressor::kLibdeflate ? Compressor::kFastest : Compressor::kLibdeflate;
+    next.level = 1;
+    next.prior_entries = entries;
+    next.prior_uncompressed_bytes = bytes;
+    auto w = ArchiveWriter::Create(sink.get(), next);
+    ASSERT_TRUE(w.ok());
+    for (size_t i = 11; i < files.size(); ++i) {
+      ASSERT_TRUE((*w)->Add(files[i].first, files[i].second).ok());
+    }
+    ASSERT_TRUE((*w)->Finish().ok());
+    EXPECT_EQ(Gunzip(out + tail), Gunzip(OneShot(files)));
+    EXPECT_EQ(Read(out + tail), files);
+  }
+}
+
 TEST(ArchiveWriterCheckpointTest, GzipAndPythonReadTheContinuedFile) {
   const Files files = Sample(12);
   std::string out;
