@@ -2,11 +2,23 @@
 // baseline: fetch the pages, find the continue token, no parse) and through the kube library
 // (RestClient + DynamicClient + ListAllPages: auth, rate limiter — unlimited here —, parse of
 // every page into Boost.JSON). Prints JSON with objects/s of both and their ratio (best of
-// --rounds). Issue 3's target: the library at ≥ 90% of curl's throughput.
+// --rounds), the median of the per-round ratios, and the CPU time this process spent on each
+// side (user + system, all threads; the server's CPU is not included). Issue 3's target: the
+// library at >= 90% of curl's throughput.
+//
+// Fairness: both sides send the same Accept-Encoding (gzip: the library's default; kubesim
+// answers uncompressed either way), use HTTP keep-alive over one libcurl connection cache with
+// TLS, ask for the same pages (limit, continue) and must read the same number of pages. The
+// order of the two sides alternates from round to round so that neither always runs first on a
+// machine whose load changes.
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <curl/curl.h>
 
@@ -29,6 +41,20 @@ double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// User + system CPU seconds of this process so far (every thread).
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
 // The continue token of a list body without parsing it (what `curl | grep` would do).
 std::string ContinueToken(const std::string& body) {
   size_t pos = body.find("\"continue\":\"");
@@ -44,6 +70,9 @@ long CurlList(const std::string& server, const std::string& token, const std::st
   curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
   headers = curl_slist_append(headers, "Accept: application/json");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  // What the library asks for (RestConfig::disable_compression is false by default); libcurl
+  // inflates a gzip answer as the library's client does.
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
   curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
   std::string body, cont;
@@ -101,39 +130,75 @@ int main(int argc, char** argv) {
   lifeboat::kube::GroupVersionResource gvr{"", "v1", "configmaps"};
 
   double best_curl = 0, best_lib = 0;
+  double min_curl_cpu = 0, min_lib_cpu = 0;
+  std::vector<double> ratios;
+  boost::json::array per_round;
   long objects = 0, pages = 0;
   for (int r = 0; r < rounds; ++r) {
-    auto start = std::chrono::steady_clock::now();
     long curl_pages = 0;
-    if (only != "library") CurlList(config->server, config->bearer_token, ca, ns, page, curl_pages);
-    double curl_s = Seconds(start);
-
-    start = std::chrono::steady_clock::now();
-    if (only == "curl") continue;
-    lifeboat::kube::ListAllOptions lo;
-    lo.page_size = page;
-    auto result = lifeboat::kube::ListAllPages(client, gvr, ns, lo, [&](boost::json::array& items) {
-      return absl::OkStatus();
-    });
-    double lib_s = Seconds(start);
-    if (!result.ok()) {
-      std::fprintf(stderr, "%s\n", result.status().ToString().c_str());
-      return 1;
+    double curl_s = 0, curl_cpu = 0, lib_s = 0, lib_cpu = 0;
+    auto run_curl = [&] {
+      if (only == "library") return true;
+      double cpu = CpuSeconds();
+      auto start = std::chrono::steady_clock::now();
+      CurlList(config->server, config->bearer_token, ca, ns, page, curl_pages);
+      curl_s = Seconds(start);
+      curl_cpu = CpuSeconds() - cpu;
+      return true;
+    };
+    auto run_library = [&] {
+      if (only == "curl") return true;
+      double cpu = CpuSeconds();
+      auto start = std::chrono::steady_clock::now();
+      lifeboat::kube::ListAllOptions lo;
+      lo.page_size = page;
+      auto result = lifeboat::kube::ListAllPages(client, gvr, ns, lo, [&](boost::json::array& items) {
+        return absl::OkStatus();
+      });
+      lib_s = Seconds(start);
+      lib_cpu = CpuSeconds() - cpu;
+      if (!result.ok()) {
+        std::fprintf(stderr, "%s\n", result.status().ToString().c_str());
+        return false;
+      }
+      objects = result->items;
+      pages = result->pages;
+      return true;
+    };
+    // Alternate which side goes first.
+    bool ok = r % 2 == 0 ? run_curl() && run_library() : run_library() && run_curl();
+    if (!ok) return 1;
+    if (only == "curl") {
+      std::fprintf(stderr, "curl: %ld pages in %.3f s, %.3f CPU-s\n", curl_pages, curl_s, curl_cpu);
+      continue;
     }
-    objects = result->items;
-    pages = result->pages;
     if (only.empty() && curl_pages != pages) {
       std::fprintf(stderr, "curl read %ld pages, the library %ld\n", curl_pages, pages);
       return 1;
     }
-    best_curl = std::max(best_curl, objects / curl_s);
+    if (only.empty()) {
+      best_curl = std::max(best_curl, objects / curl_s);
+      ratios.push_back(curl_s / lib_s);
+      min_curl_cpu = r == 0 ? curl_cpu : std::min(min_curl_cpu, curl_cpu);
+    }
     best_lib = std::max(best_lib, objects / lib_s);
+    min_lib_cpu = r == 0 ? lib_cpu : std::min(min_lib_cpu, lib_cpu);
+    per_round.push_back(boost::json::object{{"curl_s", curl_s},
+                                            {"library_s", lib_s},
+                                            {"curl_cpu_s", curl_cpu},
+                                            {"library_cpu_s", lib_cpu},
+                                            {"library_first", r % 2 == 1}});
   }
   boost::json::object out{{"objects", objects},
                           {"pages", pages},
+                          {"rounds", rounds},
                           {"curl_objects_per_s", best_curl},
                           {"library_objects_per_s", best_lib},
-                          {"library_vs_curl", best_lib / best_curl}};
+                          {"library_vs_curl", best_curl > 0 ? best_lib / best_curl : 0.0},
+                          {"median_round_ratio", Median(ratios)},
+                          {"curl_cpu_s", min_curl_cpu},
+                          {"library_cpu_s", min_lib_cpu},
+                          {"per_round", std::move(per_round)}};
   std::printf("%s\n", boost::json::serialize(out).c_str());
   return 0;
 }

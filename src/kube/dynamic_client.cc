@@ -3,13 +3,13 @@
 #include <cctype>
 #include <optional>
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include "lifeboat/common/json.h"
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
 #include "src/kube/continue_scanner.h"
+#include "src/kube/page_arena.h"
 
 namespace lifeboat::kube {
 namespace {
@@ -88,11 +88,14 @@ void FillItemTypes(ListPage& page) {
   for (auto& item : page.items) {
     auto* o = item.if_object();
     if (o == nullptr) continue;
+    const bool add_kind = !o->contains("kind");
+    const bool add_api_version = !page.api_version.empty() && !o->contains("apiVersion");
+    if (!add_kind && !add_api_version) continue;
+    // One rehash, not one per key (the parser sized the object exactly).
+    o->reserve(o->size() + (add_kind ? 1 : 0) + (add_api_version ? 1 : 0));
     // emplace builds the strings in the object's own storage (the page's arena).
-    if (!o->contains("kind")) o->emplace("kind", kind);
-    if (!o->contains("apiVersion") && !page.api_version.empty()) {
-      o->emplace("apiVersion", std::string_view(page.api_version));
-    }
+    if (add_kind) o->emplace("kind", kind);
+    if (add_api_version) o->emplace("apiVersion", std::string_view(page.api_version));
   }
 }
 
@@ -178,7 +181,7 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   size_t parsed_bytes = 0;
   auto reset = [&] {
     parser.emplace(boost::json::storage_ptr(), popts);
-    parser->reset(boost::json::make_shared_resource<boost::json::monotonic_resource>());
+    parser->reset(boost::json::make_shared_resource<PageArena>());
     parse_error = {};
     parsed_bytes = 0;
   };
