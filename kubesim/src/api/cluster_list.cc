@@ -139,51 +139,6 @@ class WatchImpl : public Watch {
   std::chrono::steady_clock::time_point last_sent_;
 };
 
-// A page as of `rv` (an earlier revision than the store's): every page of a paginated list
-// shows the state of the first page's revision, as kube-apiserver serves it from etcd's MVCC.
-// Objects changed since `rv` are taken back to their state then, from the event history;
-// once that history is gone the token has expired (410), as after an etcd compaction.
-StatusOr<ListPage> PageAtRevision(const Store& store, const ResourceType& type, const std::string& ns,
-                                  bool all_ns, const std::string& after_key, int64_t limit, int64_t rv,
-                                  const Filters& filters) {
-  const std::string gr = type.GroupResource();
-  const std::string prefix = all_ns ? "" : ns + "/";
-  auto in_scope = [&](const std::string& key) {
-    return key.compare(0, prefix.size(), prefix) == 0 && (after_key.empty() || key > after_key);
-  };
-  // Listed after the page would have been, so the history covers everything the store shows.
-  ListPage now = store.List(gr, ns, all_ns, after_key, 0, nullptr);
-  auto events = store.EventsSince(rv, std::numeric_limits<size_t>::max());
-  if (!events.ok()) return ExpiredError(kExpiredContinue);
-  std::map<std::string, ObjectPtr> then;  // key -> state at rv (nullptr: absent)
-  for (const StoreEvent& ev : *events) {
-    if (ev.object == nullptr || ev.object->gr != gr) continue;
-    std::string key = ObjectKey(ev.object->ns, ev.object->name);
-    if (!in_scope(key) || then.contains(key)) continue;
-    then.emplace(std::move(key), ev.type == EventType::kAdded ? nullptr : ev.prev);
-  }
-  std::map<std::string, ObjectPtr> merged;
-  for (const ObjectPtr& o : now.items) {
-    std::string key = ObjectKey(o->ns, o->name);
-    if (!then.contains(key)) merged.emplace(std::move(key), o);
-  }
-  for (auto& [key, o] : then) {
-    if (o != nullptr) merged.emplace(key, o);
-  }
-  ListPage page;
-  page.rv = rv;
-  for (auto it = merged.begin(); it != merged.end(); ++it) {
-    if (limit > 0 && static_cast<int64_t>(page.items.size()) == limit) {
-      page.continue_key = ObjectKey(page.items.back()->ns, page.items.back()->name);
-      page.remaining = static_cast<int64_t>(std::distance(it, merged.end()));
-      break;
-    }
-    if (!filters.Match(*it->second)) continue;
-    page.items.push_back(it->second);
-  }
-  return page;
-}
-
 }  // namespace
 
 bool NeedsConversion(const ResourceType& requested, const StoredObject& item) {
@@ -223,16 +178,22 @@ StatusOr<ListResult> Cluster::List(const ResourceType& type, const std::string& 
   }
   if (options.limit < 0) return BadRequestError("limit must not be negative");
   const bool all_ns = !type.namespaced || ns.empty();
-  ListPage page = store_->List(type.GroupResource(), ns, all_ns, after_key,
-                               static_cast<size_t>(options.limit),
-                               [&](const StoredObject& o) { return filters.Match(o); });
+  // Every page of a paginated list shows the state of the first page's revision, as
+  // kube-apiserver serves it from etcd's MVCC; once the history is gone the token has expired
+  // (410), as after an etcd compaction.
+  auto match = [&](const StoredObject& o) { return filters.Match(o); };
+  ListPage page;
   if (!options.continue_token.empty()) {
     int64_t token_rv = 0;
     std::string ignored;
     (void)DecodeContinue(options.continue_token, token_rv, ignored);
-    if (token_rv < page.rv) {
-      LIFEBOAT_ASSIGN_OR_RETURN(page, PageAtRevision(*store_, type, ns, all_ns, after_key, options.limit, token_rv, filters));
-    }
+    auto at = store_->ListAt(type.GroupResource(), ns, all_ns, after_key,
+                             static_cast<size_t>(options.limit), match, token_rv);
+    if (!at.ok()) return ExpiredError(kExpiredContinue);
+    page = std::move(*at);
+  } else {
+    page = store_->List(type.GroupResource(), ns, all_ns, after_key,
+                        static_cast<size_t>(options.limit), match);
   }
   ListResult out;
   out.requested = type;

@@ -203,31 +203,114 @@ ObjectPtr Store::Get(const std::string& gr, const std::string& ns, const std::st
   return it == b->second.end() ? nullptr : it->second;
 }
 
+namespace {
+
+// The first key after every key that starts with `prefix` ("ns/" -> "ns0"); "" for no prefix.
+std::string PrefixEnd(const std::string& prefix) {
+  if (prefix.empty()) return "";
+  std::string end = prefix;
+  ++end.back();  // prefixes end in '/', which is not the largest char
+  return end;
+}
+
+}  // namespace
+
 ListPage Store::List(const std::string& gr, const std::string& ns, bool all_namespaces,
                      const std::string& after_key, size_t limit,
                      const std::function<bool(const StoredObject&)>& filter) const {
   std::shared_lock lock(mu_);
+  // At the current revision the window check cannot fail.
+  return *ListAtLocked(gr, ns, all_namespaces, after_key, limit, filter, rv_);
+}
+
+StatusOr<ListPage> Store::ListAt(const std::string& gr, const std::string& ns, bool all_namespaces,
+                                 const std::string& after_key, size_t limit,
+                                 const std::function<bool(const StoredObject&)>& filter,
+                                 int64_t at_rv) const {
+  std::shared_lock lock(mu_);
+  return ListAtLocked(gr, ns, all_namespaces, after_key, limit, filter, at_rv);
+}
+
+StatusOr<ListPage> Store::ListAtLocked(const std::string& gr, const std::string& ns,
+                                       bool all_namespaces, const std::string& after_key,
+                                       size_t limit,
+                                       const std::function<bool(const StoredObject&)>& filter,
+                                       int64_t at_rv) const {
   ListPage page;
-  page.rv = rv_;
-  auto b = objects_.find(gr);
-  if (b == objects_.end()) return page;
-  const auto& bucket = b->second;
-  std::string prefix = all_namespaces ? "" : ns + "/";
-  auto it = after_key.empty() ? bucket.lower_bound(prefix) : bucket.upper_bound(after_key);
-  if (!after_key.empty() && after_key.compare(0, prefix.size(), prefix) != 0) {
-    it = bucket.lower_bound(prefix);
+  const std::string prefix = all_namespaces ? "" : ns + "/";
+  const std::string prefix_end = PrefixEnd(prefix);
+  auto in_scope = [&](const std::string& key) {
+    return key.compare(0, prefix.size(), prefix) == 0 && (after_key.empty() || key > after_key);
+  };
+  // Keys changed after at_rv, and their state at at_rv (null: absent then). The first event
+  // after at_rv for a key holds the state before it.
+  std::map<std::string, ObjectPtr> then;
+  if (at_rv < rv_) {
+    LIFEBOAT_RETURN_IF_ERROR(CheckWindowLocked(at_rv));
+    auto e = std::upper_bound(events_.begin(), events_.end(), at_rv,
+                              [](int64_t rv, const StoreEvent& ev) { return rv < ev.rv; });
+    for (; e != events_.end(); ++e) {
+      if (e->object == nullptr || e->object->gr != gr) continue;
+      std::string key = ObjectKey(e->object->ns, e->object->name);
+      if (!in_scope(key) || then.contains(key)) continue;
+      then.emplace(std::move(key), e->type == EventType::kAdded ? nullptr : e->prev);
+    }
+    page.rv = at_rv;
+  } else {
+    page.rv = rv_;
   }
-  for (; it != bucket.end(); ++it) {
-    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    if (limit > 0 && page.items.size() == limit) {
-      page.continue_key = page.items.empty() ? "" : ObjectKey(page.items.back()->ns, page.items.back()->name);
-      for (auto rest = it; rest != bucket.end() && rest->first.compare(0, prefix.size(), prefix) == 0; ++rest) {
-        ++page.remaining;
+  static const Bucket kEmpty;
+  auto b = objects_.find(gr);
+  const Bucket& bucket = b == objects_.end() ? kEmpty : b->second;
+  auto it = after_key.compare(0, prefix.size(), prefix) == 0 && !after_key.empty()
+                ? bucket.upper_bound(after_key)
+                : bucket.lower_bound(prefix);
+  auto scoped = [&](Bucket::const_iterator i) {
+    return i != bucket.end() && i->first.compare(0, prefix.size(), prefix) == 0;
+  };
+  auto jt = then.begin();
+  // Merges the current objects with the states at at_rv; the next object of the list at at_rv
+  // (nullptr at its end), and its key.
+  const std::string* key = nullptr;
+  auto next = [&]() -> ObjectPtr {
+    while (true) {
+      const bool cur = scoped(it);
+      const bool old = jt != then.end();
+      if (!cur && !old) return nullptr;
+      ObjectPtr o;
+      if (old && (!cur || jt->first <= it->first)) {
+        if (cur && jt->first == it->first) ++it;  // changed since: its state then replaces it
+        key = &jt->first;
+        o = jt->second;
+        ++jt;
+      } else {
+        key = &it->first;
+        o = it->second;
+        ++it;
       }
+      if (o != nullptr) return o;  // else: created after at_rv, not in the list then
+    }
+  };
+  std::string last_key;
+  for (ObjectPtr o = next(); o != nullptr; o = next()) {
+    if (limit > 0 && page.items.size() == limit) {
+      // Objects after the page, before filtering: those in scope now after the last key,
+      // corrected by the changes since at_rv after it.
+      int64_t now = static_cast<int64_t>(
+          (prefix_end.empty() ? bucket.size() : bucket.order_of_key(prefix_end)) -
+          bucket.order_of_key(last_key) - (bucket.find(last_key) != bucket.end() ? 1 : 0));
+      for (auto t = then.upper_bound(last_key); t != then.end(); ++t) {
+        if (bucket.find(t->first) != bucket.end()) --now;
+        if (t->second != nullptr) ++now;
+      }
+      page.remaining = now;
+      page.continue_key = last_key;
       break;
     }
-    if (filter && !filter(*it->second)) continue;
-    page.items.push_back(it->second);
+    const std::string& k = *key;
+    if (filter && !filter(*o)) continue;
+    page.items.push_back(std::move(o));
+    last_key = k;
   }
   return page;
 }
@@ -290,17 +373,22 @@ StatusOr<ObjectPtr> Store::Mutate(
 
 StatusOr<std::vector<StoreEvent>> Store::EventsSince(int64_t after_rv, size_t max) const {
   std::shared_lock lock(mu_);
+  LIFEBOAT_RETURN_IF_ERROR(CheckWindowLocked(after_rv));
+  std::vector<StoreEvent> out;
+  auto it = std::upper_bound(events_.begin(), events_.end(), after_rv,
+                             [](int64_t rv, const StoreEvent& e) { return rv < e.rv; });
+  for (; it != events_.end() && out.size() < max; ++it) out.push_back(*it);
+  return out;
+}
+
+Status Store::CheckWindowLocked(int64_t after_rv) const {
   int64_t oldest_known = events_.empty() ? rv_ + 1 : events_.front().rv;
   // Events after `after_rv` are complete only if the window reaches back to after_rv + 1.
   if (after_rv < compacted_rv_ || (after_rv + 1 < oldest_known && after_rv < rv_)) {
     return absl::OutOfRangeError("too old resource version: " + std::to_string(after_rv) + " (" +
                                  std::to_string(std::max(compacted_rv_, oldest_known - 1)) + ")");
   }
-  std::vector<StoreEvent> out;
-  auto it = std::upper_bound(events_.begin(), events_.end(), after_rv,
-                             [](int64_t rv, const StoreEvent& e) { return rv < e.rv; });
-  for (; it != events_.end() && out.size() < max; ++it) out.push_back(*it);
-  return out;
+  return absl::OkStatus();
 }
 
 void Store::WaitForEvents(int64_t after_rv, std::chrono::milliseconds timeout) const {

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 
 #include "lifeboat/common/status.h"
 
@@ -95,6 +97,15 @@ class Store {
   ListPage List(const std::string& gr, const std::string& ns, bool all_namespaces,
                 const std::string& after_key, size_t limit,
                 const std::function<bool(const StoredObject&)>& filter) const;
+  // The same page as the store was at revision `at_rv` (<= revision()): objects changed since
+  // are taken back to their state then, from the event window, as etcd's MVCC serves every
+  // page of a paginated list at its first page's revision. OutOfRange when the window no
+  // longer reaches back to `at_rv` (compacted). Costs O(page + changes since at_rv), not
+  // O(objects): `remaining` comes from an order-statistics count.
+  StatusOr<ListPage> ListAt(const std::string& gr, const std::string& ns, bool all_namespaces,
+                            const std::string& after_key, size_t limit,
+                            const std::function<bool(const StoredObject&)>& filter,
+                            int64_t at_rv) const;
   size_t Count(const std::string& gr) const;
 
   // Atomic read-modify-write of one key. `fn` sees the current object (nullptr if absent) and
@@ -126,6 +137,18 @@ class Store {
   Status Recover();
   Status ApplyRecovered(const boost::json::object& record, bool from_snapshot);
   Status CheckpointLocked();
+  // OutOfRange unless events after `after_rv` are all still in the window. Caller holds mu_.
+  Status CheckWindowLocked(int64_t after_rv) const;
+  StatusOr<ListPage> ListAtLocked(const std::string& gr, const std::string& ns,
+                                  bool all_namespaces, const std::string& after_key, size_t limit,
+                                  const std::function<bool(const StoredObject&)>& filter,
+                                  int64_t at_rv) const;
+
+  // "ns/name" -> object, in key order, with O(log n) rank queries (order_of_key) so that a
+  // page's remainingItemCount costs no scan of the rest of the collection.
+  using Bucket = __gnu_pbds::tree<std::string, ObjectPtr, std::less<std::string>,
+                                  __gnu_pbds::rb_tree_tag,
+                                  __gnu_pbds::tree_order_statistics_node_update>;
 
   Options options_;
   mutable std::shared_mutex mu_;
@@ -133,7 +156,7 @@ class Store {
   int64_t rv_ = 0;
   int64_t compacted_rv_ = 0;
   // gr -> "ns/name" -> object
-  std::unordered_map<std::string, std::map<std::string, ObjectPtr>> objects_;
+  std::unordered_map<std::string, Bucket> objects_;
   std::deque<StoreEvent> events_;
   std::unique_ptr<Wal> wal_;
 };
