@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -74,17 +75,24 @@ constexpr char kHex[] = "0123456789abcdef";
 // Go's encoding/json string encoding (escapeHTML on, as json.Marshal): `"` `\\` and the
 // control characters escaped (\b \f \n \r \t short, the rest \u00XX), `<` `>` `&` and
 // U+2028/U+2029 as \uXXXX, invalid UTF-8 bytes as \ufffd.
+// Bytes GoString copies as they are: printable ASCII except `"` `\\` `<` `>` `&`.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+  return t;
+}();
+
 void GoString(std::string_view s, std::string& out) {
   out.push_back('"');
   size_t start = 0;
   auto flush = [&](size_t i) { out.append(s.data() + start, i - start); };
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
+    if (kPlain[c]) {
+      ++i;
+      continue;
+    }
     if (c < 0x80) {
-      if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
-        ++i;
-        continue;
-      }
       flush(i);
       switch (c) {
         case '"': out += "\\\""; break;
@@ -155,18 +163,33 @@ void GoMarshal(const json::value& v, std::string& out) {
   switch (v.kind()) {
     case json::kind::object: {
       const json::object& o = v.get_object();
-      // Sorted by key bytes, as Go sorts a map's keys.
-      std::vector<const json::key_value_pair*> mine;
-      mine.reserve(o.size());
-      for (const auto& kv : o) mine.push_back(&kv);
-      std::sort(mine.begin(), mine.end(),
-                [](const json::key_value_pair* x, const json::key_value_pair* y) { return x->key() < y->key(); });
+      // Sorted by key bytes, as Go sorts a map's keys. Most objects are small: their order is
+      // kept on the stack (no allocation per object), and not sorted when already in order.
+      constexpr size_t kSmall = 32;
+      std::array<const json::key_value_pair*, kSmall> small;
+      std::vector<const json::key_value_pair*> large;
+      const json::key_value_pair** keys = small.data();
+      if (o.size() > kSmall) {
+        large.resize(o.size());
+        keys = large.data();
+      }
+      size_t n = 0;
+      bool sorted = true;
+      for (const auto& kv : o) {
+        if (n > 0 && !(keys[n - 1]->key() < kv.key())) sorted = false;
+        keys[n++] = &kv;
+      }
+      if (!sorted) {
+        std::sort(keys, keys + n, [](const json::key_value_pair* x, const json::key_value_pair* y) {
+          return x->key() < y->key();
+        });
+      }
       out.push_back('{');
-      for (size_t i = 0; i < mine.size(); ++i) {
+      for (size_t i = 0; i < n; ++i) {
         if (i > 0) out.push_back(',');
-        GoString(mine[i]->key(), out);
+        GoString(keys[i]->key(), out);
         out.push_back(':');
-        GoMarshal(mine[i]->value(), out);
+        GoMarshal(keys[i]->value(), out);
       }
       out.push_back('}');
       return;
@@ -246,8 +269,13 @@ void GoIndent(const json::value& v, std::string& out, int depth) {
 }  // namespace
 
 std::string CanonicalJson(const json::value& v) {
-  std::string out;
-  GoMarshal(v, out);
+  // Written into a buffer kept by the thread (no reallocation as it grows), then copied out at
+  // its exact size.
+  thread_local std::string buffer;
+  buffer.clear();
+  GoMarshal(v, buffer);
+  std::string out(buffer);
+  if (buffer.capacity() > (1u << 20)) std::string().swap(buffer);  // not kept after a huge item
   return out;
 }
 

@@ -37,6 +37,19 @@ TEST(JsonTest, CanonicalJsonSortsKeysRecursively) {
   EXPECT_EQ(CanonicalJson(v), R"({"a":{"c":"s","z":[{"x":2,"y":1}]},"b":1})");
 }
 
+TEST(JsonTest, CanonicalJsonSortsLargeObjectsAndKeepsSortedOnes) {
+  // More keys than the serializer orders on the stack, in reverse order; and a sorted object.
+  boost::json::object big;
+  std::string want = "{";
+  for (int i = 99; i >= 0; --i) big[std::to_string(1000 + i)] = i;
+  for (int i = 0; i < 100; ++i) want += (i ? ",\"" : "\"") + std::to_string(1000 + i) + "\":" + std::to_string(i);
+  want += "}";
+  EXPECT_EQ(CanonicalJson(big), want);
+  EXPECT_EQ(CanonicalJson(boost::json::parse(R"({"a":1,"b":{"c":2,"d":3}})")), R"({"a":1,"b":{"c":2,"d":3}})");
+  // The thread's buffer is reused: a shorter document after a longer one is not padded.
+  EXPECT_EQ(CanonicalJson(boost::json::parse(R"({"b":1,"a":2})")), R"({"a":2,"b":1})");
+}
+
 TEST(JsonTest, CanonicalJsonIsWhatGoJsonMarshalWrites) {
   // Expected strings are what Go's json.Marshal prints for the same map[string]interface{}.
   auto v = ParseJson(R"({"html":"<a href=\"x\">&</a>","ctl":"\b\f\n\r\t\u0001","ls":"\u2028\u2029","u":"é✓😀",)"
