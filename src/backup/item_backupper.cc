@@ -233,8 +233,7 @@ bool ItemBackupper::Included(const kube::ApiResource& resource, const boost::jso
   if (must_include) return true;
   const LogFields f{GroupResource(resource), std::string(kube::ObjectNamespace(item)),
                     std::string(kube::ObjectName(item))};
-  auto labels = kube::ObjectLabels(item);
-  if (auto it = labels.find(std::string(kExcludeLabel)); it != labels.end() && it->second == "true") {
+  if (JsonString(item, {"metadata", "labels", kExcludeLabel}) == "true") {
     log_.Info("Excluding item because it has label velero.io/exclude-from-backup=true", f);
     return false;
   }
@@ -295,8 +294,12 @@ bool ItemBackupper::RunActions(const kube::ApiResource& resource, boost::json::v
                                bool& must_include_more, bool& changed) {
   const std::string gr = GroupResource(resource);
   const LogFields f{gr, std::string(kube::ObjectNamespace(item)), std::string(kube::ObjectName(item))};
+  // The item's labels, read once and again only after an action has run (it may change them).
+  std::optional<std::map<std::string, std::string>> labels;
   for (const auto& [action, selector] : actions_) {
-    if (!plugin::SelectorApplies(selector, gr, f.ns, kube::ObjectLabels(item))) continue;
+    if (!labels) labels = kube::ObjectLabels(item);
+    if (!plugin::SelectorApplies(selector, gr, f.ns, *labels)) continue;
+    labels.reset();
     log_.Info("Executing custom action " + action->Name(), f);
     changed = true;
     auto* csi = dynamic_cast<CsiPvcAction*>(action.get());
