@@ -333,7 +333,9 @@ def azure_snapshot_expiry(work):
         deploy_app(k, [(intree_pv("pv-1", "data", "pvc-disk-1"), "data")])
         root = configure(k, work)
         server = start_server(work, k, arm)
-        k.apply(backup_obj("short", [APP], ttl="3s"))
+        # A TTL long enough that a poll slowed by a loaded machine still sees it Completed
+        # before gc collects it (3 s raced in CI).
+        k.apply(backup_obj("short", [APP], ttl="20s"))
         wait_phase(k, "backup", "short", ["Completed"], timeout=180, server=server)
         snaps = arm.snapshots("short")
         assert len(snaps) == 1, snaps
@@ -453,7 +455,9 @@ def azure_expiry_retried(work):
         deploy_app(k, [(intree_pv("pv-1", "data", "pvc-disk-1"), "data")])
         configure(k, work)
         server = start_server(work, k, arm)
-        k.apply(backup_obj("short", [APP], ttl="3s"))
+        # A TTL long enough that a poll slowed by a loaded machine still sees it Completed
+        # before gc collects it (3 s raced in CI).
+        k.apply(backup_obj("short", [APP], ttl="20s"))
         wait_phase(k, "backup", "short", ["Completed"], timeout=180, server=server)
         wait_for("the first deletion to fail", lambda: arm.state()["faultsAnswered"] == 1, 60)
         wait_for("the expired backup to be collected after all",

@@ -274,7 +274,9 @@ def expiry(work):
         k.apply(local_location("default", root, "bucket1"))
         server = Server(work, "server", k)
         wait_available(k, "default")
-        k.apply(backup_obj("short", [APP], ttl="3s"))
+        # A TTL long enough that a poll slowed by a loaded machine still sees it Completed
+        # before gc collects it (3 s raced in CI).
+        k.apply(backup_obj("short", [APP], ttl="20s"))
         wait_phase(k, "backup", "short", ["Completed"], timeout=180, server=server)
         handles = [v["status"]["snapshotHandle"] for v in backup_vscs(k, "short")]
         assert len(handles) == 2, handles
