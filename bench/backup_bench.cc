@@ -123,8 +123,9 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
       if (r.group != g.name || r.version != g.preferred_version || !r.HasVerb("list")) continue;
       lifeboat::kube::ListAllOptions lo;
       lo.page_size = page;
-      auto res = lifeboat::kube::ListAllPages(client, r.gvr(), "", lo, [&](json::array& page_items) {
-        items += static_cast<int64_t>(page_items.size());
+      // The pager the backup uses (page-scoped items: the library's cheapest list).
+      auto res = lifeboat::kube::ListAllScopedPages(client, r.gvr(), "", lo, [&](lifeboat::kube::ListPage& p) {
+        items += static_cast<int64_t>(p.items.size());
         return absl::OkStatus();
       });
       if (!res.ok()) std::fprintf(stderr, "list %s: %s\n", r.name.c_str(), res.status().ToString().c_str());

@@ -3,6 +3,8 @@
 # (issue 3: the library, parse included, at >= 90% of curl). Starts a fresh kubesim, creates N
 # config maps with kubesim_load, then lists them in pages of 500, ROUNDS rounds, curl and the
 # library back to back in each round (alternating which goes first); best of the rounds each.
+# Twice: with the library's page-scoped pager (ListAllScopedPages, the one the backup uses) and
+# with its counted one (ListAllPages, whose items may be kept anywhere).
 #
 #   bash bench/kube_list_bench.sh [N=100000] [ROUNDS=6]
 #
@@ -33,12 +35,15 @@ server=$(grep 'server:' "$dir/kubeconfig" | awk '{print $2}')
 token=$(grep -A2 'name: kubesim-admin' "$dir/kubeconfig" | grep 'token:' | awk '{print $2}')
 "$build"/bin/kubesim_load --server "$server" --token "$token" --ca "$dir/pki/ca.crt" \
   --creates "$N" --threads 8 --page 500 >/dev/null
+for mode in scoped counted; do
 "$build"/bin/kube_list_bench --kubeconfig "$dir/kubeconfig" --ca "$dir/pki/ca.crt" --namespace bench \
-  --rounds "$ROUNDS" | /usr/bin/python3 -c "
+  --rounds "$ROUNDS" --mode "$mode" | /usr/bin/python3 -c "
 import json, sys
 r = json.load(sys.stdin)
-print('kube library list benchmark: %d config maps in %d pages of 500, best of %d rounds, $(nproc) cores, load %s' % (r['objects'], r['pages'], r['rounds'], open('/proc/loadavg').read().split()[0]))
+what = {'scoped': 'ListAllScopedPages: items valid while their page lives', 'counted': 'ListAllPages: items hold counted references, kept anywhere'}[r['mode']]
+print('kube library list benchmark (%s): %d config maps in %d pages of 500, best of %d rounds, $(nproc) cores, load %s' % (what, r['objects'], r['pages'], r['rounds'], open('/proc/loadavg').read().split()[0]))
 print('  curl (fetch only)          : %8.0f objects/s   %.3f CPU-s per list (this process)' % (r['curl_objects_per_s'], r['curl_cpu_s']))
 print('  kube library (with parse)  : %8.0f objects/s   %.3f CPU-s per list (this process)' % (r['library_objects_per_s'], r['library_cpu_s']))
 print('  library / curl             : %5.1f%% best vs best, %5.1f%% median of the per-round ratios (target >= 90%%)' % (100 * r['library_vs_curl'], 100 * r['median_round_ratio']))
 "
+done

@@ -101,26 +101,25 @@ class Lister {
     lo.page_size = options_.page_size;
     lo.list.label_selector = task.label_selector;
     lo.list.cancel = stop_.token();
-    auto result = kube::ListAllPages(client_, task.resource.gvr(), task.ns, lo,
-                                     [&](boost::json::array& items) -> Status {
-                                       Page page{std::move(items), {}};
-                                       if (options_.prepare) {
-                                         page.prepared.reserve(page.items.size());
-                                         for (const auto& item : page.items) {
-                                           page.prepared.push_back(options_.prepare(item));
-                                         }
-                                       }
-                                       std::unique_lock lock(mu_);
-                                       TaskQueue& q = queues_[i];
-                                       Wait(lock, [&] {
-                                         return q.pages.size() < static_cast<size_t>(options_.queue_pages) ||
-                                                stop_.token().IsCancelled();
-                                       });
-                                       if (stop_.token().IsCancelled()) return stop_.token().status();
-                                       q.pages.push_back(std::move(page));
-                                       cv_.notify_all();
-                                       return absl::OkStatus();
-                                     });
+    // Page-scoped items (no reference counts): each page carries its arena to the consumer,
+    // which is done with the items before it drops the page.
+    auto on_page = [&](kube::ListPage& listed) -> Status {
+      Page page{std::move(listed.items), {}, std::move(listed.arena)};
+      if (options_.prepare) {
+        page.prepared.reserve(page.items.size());
+        for (const auto& item : page.items) page.prepared.push_back(options_.prepare(item));
+      }
+      std::unique_lock lock(mu_);
+      TaskQueue& q = queues_[i];
+      Wait(lock, [&] {
+        return q.pages.size() < static_cast<size_t>(options_.queue_pages) || stop_.token().IsCancelled();
+      });
+      if (stop_.token().IsCancelled()) return stop_.token().status();
+      q.pages.push_back(std::move(page));
+      cv_.notify_all();
+      return absl::OkStatus();
+    };
+    auto result = kube::ListAllScopedPages(client_, task.resource.gvr(), task.ns, lo, on_page);
     return result.status();
   }
 

@@ -6,6 +6,7 @@
 // ahead of the consumer and holds at most `queue_pages` pages per task.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,12 @@ struct OrderedListerOptions {
   std::function<std::string(const boost::json::value& item)> prepare;
 };
 
+// The items live in `arena` (kube::ListOptions::page_scoped): they, and copies of them, are
+// valid while the Page (or a copy of `arena`) lives. Keep an item longer only as a deep copy.
 struct Page {
   boost::json::array items;
   std::vector<std::string> prepared;  // empty unless OrderedListerOptions::prepare is set
+  std::shared_ptr<const void> arena;
 };
 
 // Called on the thread that called ListInOrder, for every page of every task, in task order

@@ -176,12 +176,21 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   // thousands of allocations into a few.
   boost::json::parse_options popts;
   popts.max_depth = JsonLimits{}.max_depth;
+  // page_scoped: a plain pointer to the arena (no reference counts: Boost.JSON counts every
+  // value's storage_ptr copy atomically, which was a quarter of a list's CPU), the arena owned
+  // by the page. Declared before the parser, so it outlives the values the parser holds.
+  std::shared_ptr<PageArena> arena;
   std::optional<boost::json::stream_parser> parser;
   boost::system::error_code parse_error;
   size_t parsed_bytes = 0;
   auto reset = [&] {
     parser.emplace(boost::json::storage_ptr(), popts);
-    parser->reset(boost::json::make_shared_resource<PageArena>());
+    if (options.page_scoped) {
+      arena = std::make_shared<PageArena>();
+      parser->reset(boost::json::storage_ptr(arena.get()));
+    } else {
+      parser->reset(boost::json::make_shared_resource<PageArena>());
+    }
     parse_error = {};
     parsed_bytes = 0;
   };
@@ -233,6 +242,7 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   // Move-constructed, not assigned: the items stay in the page's arena (assigning across
   // storages would copy every object to the heap).
   ListPage page{.items = std::move(items)};
+  page.arena = std::move(arena);
   page.resource_version = JsonString(list, {"metadata", "resourceVersion"}).value_or("");
   page.continue_token = JsonString(list, {"metadata", "continue"}).value_or("");
   page.remaining_item_count = JsonInt(list, {"metadata", "remainingItemCount"});

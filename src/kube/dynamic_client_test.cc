@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "gmock/gmock.h"
@@ -169,6 +170,36 @@ TEST_F(DynamicClientTest, ListPageFillsItemTypes) {
   EXPECT_THAT(r.Query("fieldSelector"), Optional(std::string("metadata.name=a")));
 }
 
+TEST_F(DynamicClientTest, ListPageItemsShareACountedArenaUnlessPageScoped) {
+  Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{},
+    "items":[{"metadata":{"name":"a","namespace":"x"},"data":{"k":"v"}}]})");
+  std::optional<boost::json::value> kept;
+  {
+    auto page = client_.List(kConfigMaps, "");
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->arena, nullptr);
+    EXPECT_TRUE(page->items[0].storage().is_shared());
+    kept.emplace(std::move(page->items[0]));
+  }
+  // The page is gone; the item holds its arena by reference count.
+  EXPECT_EQ(ObjectName(*kept), "a");
+  EXPECT_EQ(JsonString(*kept, {"data", "k"}), "v");
+
+  auto scoped = client_.List(kConfigMaps, "", {.page_scoped = true});
+  ASSERT_TRUE(scoped.ok()) << scoped.status();
+  ASSERT_NE(scoped->arena, nullptr);
+  const boost::json::value& item = scoped->items[0];
+  EXPECT_FALSE(item.storage().is_shared());
+  EXPECT_TRUE(item.storage().is_deallocate_trivial());
+  EXPECT_EQ(ObjectKind(item), "ConfigMap");  // filled in the arena too
+  EXPECT_EQ(ObjectApiVersion(item), "v1");
+  // A deep copy is independent of the arena.
+  boost::json::value copy(item, boost::json::storage_ptr());
+  scoped = absl::UnavailableError("page dropped");
+  EXPECT_EQ(ObjectName(copy), "a");
+  EXPECT_EQ(ObjectKind(copy), "ConfigMap");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pager.
 
@@ -269,6 +300,46 @@ TEST_F(PagerTest, StreamsPagesOfTheRequestedSize) {
   for (const auto& r : fake_.RequestsTo("GET", "/api/v1/namespaces/ns1/configmaps")) {
     EXPECT_THAT(r.Query("limit"), Optional(std::string("500")));
   }
+}
+
+TEST_F(PagerTest, ScopedPagesKeepTheirItemsWhileThePageLives) {
+  std::vector<ListPage> pages;
+  auto result = ListAllScopedPages(client_, kConfigMaps, "ns1", {}, [&](ListPage& page) {
+    EXPECT_NE(page.arena, nullptr);
+    EXPECT_FALSE(page.items.empty());
+    pages.push_back(std::move(page));  // kept past the callback, arena and all
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->items, 1234);
+  ASSERT_EQ(pages.size(), 3u);
+  EXPECT_EQ(pages[0].continue_token.empty(), false);
+  EXPECT_EQ(pages[2].continue_token, "");
+  std::vector<std::string> names;
+  for (const auto& p : pages) {
+    for (const auto& i : p.items) {
+      EXPECT_FALSE(i.storage().is_shared());
+      names.emplace_back(ObjectName(i));
+    }
+  }
+  ASSERT_EQ(names.size(), 1234u);
+  EXPECT_EQ(names[0], "cm-0000");
+  EXPECT_EQ(names[1233], "cm-1233");
+}
+
+TEST_F(PagerTest, ScopedPagesRestartWithoutDuplicates) {
+  server_.CompactBeforeOffset(1000);
+  server_.Add(ConfigMap("ns1", "late", 2000));
+  std::multiset<std::string> seen;
+  auto result = ListAllScopedPages(client_, kConfigMaps, "ns1", {.page_size = 250}, [&](ListPage& page) {
+    for (const auto& item : page.items) seen.insert(ObjectKey(item));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->restarted);
+  EXPECT_EQ(seen.size(), 1235u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "duplicates";
+  EXPECT_EQ(result->skipped_duplicates, 1000);
 }
 
 TEST_F(PagerTest, ExpiredContinueRestartsOnceWithoutDuplicates) {

@@ -6,6 +6,17 @@
 #include <mutex>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+// A pooled block is poisoned: under ASan, an item used after its page's arena died (a
+// ListOptions::page_scoped item kept too long) is reported, not silently read from a reused block.
+#define LB_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define LB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define LB_POISON(p, n) ((void)(p), (void)(n))
+#define LB_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace lifeboat::kube {
 namespace {
 
@@ -19,6 +30,7 @@ struct BlockPool {
       if (!free.empty()) {
         char* b = free.back();
         free.pop_back();
+        LB_UNPOISON(b, PageArena::kBlockSize);
         return b;
       }
     }
@@ -30,6 +42,7 @@ struct BlockPool {
   void Give(std::vector<char*>& blocks) {
     std::unique_lock lock(mu);
     while (!blocks.empty() && free.size() < PageArena::kMaxPooledBlocks) {
+      LB_POISON(blocks.back(), PageArena::kBlockSize);
       free.push_back(blocks.back());
       blocks.pop_back();
     }
@@ -56,20 +69,8 @@ std::size_t PageArena::PooledBlocks() {
   return Pool().free.size();
 }
 
-void* PageArena::do_allocate(std::size_t n, std::size_t align) {
+void* PageArena::Refill(std::size_t n, std::size_t align) {
   if (align == 0 || (align & (align - 1)) != 0) align = alignof(std::max_align_t);
-  auto fits = [&]() -> void* {
-    if (cur_ == nullptr) return nullptr;
-    const std::uintptr_t p = reinterpret_cast<std::uintptr_t>(cur_);
-    const std::size_t pad = (align - (p & (align - 1))) & (align - 1);
-    if (pad > left_ || n > left_ - pad) return nullptr;
-    char* out = cur_ + pad;
-    cur_ = out + n;
-    left_ -= pad + n;
-    allocated_ += n;
-    return out;
-  };
-  if (void* p = fits()) return p;
   if (n + align > kBlockSize / 4) {
     // Large (a big string or a long array's storage): its own allocation, so the current block
     // keeps serving small ones.
@@ -82,12 +83,15 @@ void* PageArena::do_allocate(std::size_t n, std::size_t align) {
     return p;
   }
   blocks_.reserve(blocks_.size() + 1);  // before taking the block: nothing to leak on throw
-  cur_ = Pool().Take();
-  left_ = kBlockSize;
-  blocks_.push_back(cur_);
-  void* p = fits();
-  if (p == nullptr) throw std::bad_alloc();  // unreachable: n + align <= kBlockSize / 4
-  return p;
+  char* block = Pool().Take();
+  blocks_.push_back(block);
+  cur_ = block;
+  end_ = reinterpret_cast<std::uintptr_t>(block) + kBlockSize;
+  // A fresh block is aligned for max_align_t and n + align fits in it.
+  const std::uintptr_t p = (reinterpret_cast<std::uintptr_t>(cur_) + align - 1) & ~(align - 1);
+  cur_ = reinterpret_cast<char*>(p + n);
+  allocated_ += n;
+  return reinterpret_cast<void*>(p);
 }
 
 }  // namespace lifeboat::kube

@@ -16,6 +16,7 @@
 // is used by one thread at a time (the parser's, then the caller's); the pool is locked.
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include <boost/json/memory_resource.hpp>
@@ -38,7 +39,19 @@ class PageArena final : public boost::json::memory_resource {
   static std::size_t PooledBlocks();
 
  private:
-  void* do_allocate(std::size_t n, std::size_t align) override;
+  // The common case (fits in the current block) is a few instructions; the rest is in Refill.
+  void* do_allocate(std::size_t n, std::size_t align) override {
+    if ((align & (align - 1)) == 0 && align != 0) {
+      const std::uintptr_t p = (reinterpret_cast<std::uintptr_t>(cur_) + align - 1) & ~(align - 1);
+      if (cur_ != nullptr && p <= end_ && n <= end_ - p) {
+        cur_ = reinterpret_cast<char*>(p + n);
+        allocated_ += n;
+        return reinterpret_cast<void*>(p);
+      }
+    }
+    return Refill(n, align);
+  }
+  void* Refill(std::size_t n, std::size_t align);
   void do_deallocate(void*, std::size_t, std::size_t) override {}  // freed with the arena
   bool do_is_equal(const boost::json::memory_resource& other) const noexcept override {
     return this == &other;
@@ -47,7 +60,7 @@ class PageArena final : public boost::json::memory_resource {
   std::vector<char*> blocks_;  // pool-sized blocks, returned to the pool
   std::vector<char*> large_;   // larger than a block: freed
   char* cur_ = nullptr;
-  std::size_t left_ = 0;
+  std::uintptr_t end_ = 0;  // of the current block
   std::size_t allocated_ = 0;
 };
 

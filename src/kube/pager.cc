@@ -116,9 +116,11 @@ Fetch StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::st
 
 }  // namespace
 
-StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
-                                     std::string_view ns, const ListAllOptions& options,
-                                     const PageCallback& on_page) {
+namespace {
+
+StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResource& gvr,
+                                  std::string_view ns, const ListAllOptions& options,
+                                  bool page_scoped, const ScopedPageCallback& on_page) {
   ListAllResult result;
   const bool dedupe = !options.on_restart;
   LastKey last;          // last key delivered
@@ -128,6 +130,7 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
   ListOptions lo = options.list;
   lo.limit = options.page_size > 0 ? options.page_size : 500;
   lo.continue_token.clear();
+  lo.page_scoped = page_scoped;
   // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
   // streamed in, so the server prepares it while page k is parsed and delivered. At most two
   // pages exist at once.
@@ -185,18 +188,21 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
       }
     }
     result.items += static_cast<int64_t>(items.size());
+    const bool last_page = page->continue_token.empty();
+    const std::string page_token = page->continue_token;
     if (!items.empty()) {
-      if (Status s = on_page(items); !s.ok()) {
+      // (The callback may move the page away: only the copies above are used after it.)
+      if (Status s = on_page(*page); !s.ok()) {
         next.Abandon();
         return s;
       }
     }
-    if (page->continue_token.empty()) break;
+    if (last_page) break;
     current = std::move(next);
     next = Fetch{};
     if (!current.page.valid()) {  // the early token was "" but the page has one: fetch it now
       ListOptions o = lo;
-      o.continue_token = page->continue_token;
+      o.continue_token = page_token;
       current = StartFetch(client, gvr, std::string(ns), o, options.list.cancel);
     }
   }
@@ -205,6 +211,21 @@ StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionRe
                 result.skipped_duplicates);
   }
   return result;
+}
+
+}  // namespace
+
+StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
+                                     std::string_view ns, const ListAllOptions& options,
+                                     const PageCallback& on_page) {
+  return ListPaged(client, gvr, ns, options, /*page_scoped=*/false,
+                   [&](ListPage& page) { return on_page(page.items); });
+}
+
+StatusOr<ListAllResult> ListAllScopedPages(DynamicClient& client, const GroupVersionResource& gvr,
+                                           std::string_view ns, const ListAllOptions& options,
+                                           const ScopedPageCallback& on_page) {
+  return ListPaged(client, gvr, ns, options, /*page_scoped=*/true, on_page);
 }
 
 StatusOr<ListAllResult> ListAll(DynamicClient& client, const GroupVersionResource& gvr,

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,13 @@ struct ListOptions {
   // called when a server sends items before metadata. The pager uses it to ask for the next
   // page early.
   std::function<void(const std::string& continue_token)> on_continue;
+  // List only. false (the default): every item holds a counted reference to the page's memory
+  // arena, so items may be moved, copied and kept anywhere, for as long as wanted. true: items
+  // are parsed into the arena without reference counting (a list costs about a quarter less
+  // CPU) and are valid only while ListPage::arena lives. Moving the page, or keeping a copy of
+  // `arena`, keeps them valid; a copy of an item shares the arena too, so an item kept beyond
+  // that must be copied out: boost::json::value(item, boost::json::storage_ptr()).
+  bool page_scoped = false;
 };
 
 enum class PatchType {
@@ -95,6 +103,8 @@ struct ListPage {
   std::optional<int64_t> remaining_item_count;
   std::string kind;              // "ConfigMapList"
   std::string api_version;
+  // ListOptions::page_scoped only: owns the memory of `items` (null otherwise).
+  std::shared_ptr<const void> arena;
 };
 
 class DynamicClient {
@@ -188,6 +198,14 @@ using ItemCallback = std::function<Status(boost::json::value&& item)>;
 StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
                                      std::string_view ns, const ListAllOptions& options,
                                      const PageCallback& on_page);
+// ListAllPages for callers that finish with (or hand on) each page as a whole: pages are listed
+// with ListOptions::page_scoped, so `page.items` are valid while `page` (or `page.arena`) lives.
+// The callback may move the ListPage out to keep it. page.continue_token and the other
+// metadata are the page's; options.list.page_scoped is ignored (always true).
+using ScopedPageCallback = std::function<Status(ListPage& page)>;
+StatusOr<ListAllResult> ListAllScopedPages(DynamicClient& client, const GroupVersionResource& gvr,
+                                           std::string_view ns, const ListAllOptions& options,
+                                           const ScopedPageCallback& on_page);
 StatusOr<ListAllResult> ListAll(DynamicClient& client, const GroupVersionResource& gvr,
                                 std::string_view ns, const ListAllOptions& options,
                                 const ItemCallback& on_item);
