@@ -37,20 +37,19 @@ char* Scratch(size_t size) {
 }
 
 // The member: header, the raw DEFLATE bytes, CRC-32 and ISIZE of `input`.
-std::string Member(std::string_view input, const char* deflated, size_t n) {
-  std::string out;
+void Member(std::string_view input, const char* deflated, size_t n, std::string& out) {
+  out.clear();
   out.reserve(kGzipHeader.size() + n + 8);
   out.append(reinterpret_cast<const char*>(kGzipHeader.data()), kGzipHeader.size());
   out.append(deflated, n);
   PutLe32(out, libdeflate_crc32(0, input.data(), input.size()));
   PutLe32(out, static_cast<uint32_t>(input.size()));  // ISIZE is the size modulo 2^32
-  return out;
 }
 
 #ifdef LIFEBOAT_ARCHIVE_HAVE_ISAL
-// One gzip member with igzip level 1 (stateless: the whole piece at once); nullopt when the
-// output did not fit its buffer (incompressible input), so the caller falls back to libdeflate.
-std::optional<std::string> IgzipMember(std::string_view input) {
+// One gzip member with igzip level 1 (stateless: the whole piece at once) into `out`; false when
+// the output did not fit its buffer (incompressible input), so the caller falls back to libdeflate.
+bool IgzipMember(std::string_view input, std::string& out) {
   thread_local std::vector<uint8_t> level_buf(ISAL_DEF_LVL1_DEFAULT);
   // Room for stored blocks plus Huffman headers: what incompressible input would need.
   const size_t room = input.size() + input.size() / 16 + 4 * ISAL_DEF_MAX_HDR_SIZE + 1024;
@@ -67,8 +66,9 @@ std::optional<std::string> IgzipMember(std::string_view input) {
   s.avail_in = static_cast<uint32_t>(input.size());
   s.next_out = reinterpret_cast<uint8_t*>(deflated);
   s.avail_out = static_cast<uint32_t>(room);
-  if (isal_deflate_stateless(&s) != COMP_OK || s.avail_in != 0) return std::nullopt;
-  return Member(input, deflated, s.total_out);
+  if (isal_deflate_stateless(&s) != COMP_OK || s.avail_in != 0) return false;
+  Member(input, deflated, s.total_out, out);
+  return true;
 }
 #endif
 
@@ -83,32 +83,39 @@ bool FastCompressorAvailable() {
 }
 
 StatusOr<std::string> CompressGzipMember(std::string_view input, int level, Compressor compressor) {
+  std::string out;
+  LIFEBOAT_RETURN_IF_ERROR(CompressGzipMemberInto(input, level, compressor, out));
+  return out;
+}
+
+StatusOr<std::string> CompressGzipMember(std::string_view input, int level) {
+  return CompressGzipMember(input, level, Compressor::kLibdeflate);
+}
+
+Status CompressGzipMemberInto(std::string_view input, int level, Compressor compressor, std::string& out) {
 #ifdef LIFEBOAT_ARCHIVE_HAVE_ISAL
   // igzip's stateless API takes 32-bit sizes; bigger pieces (never the writer's) use libdeflate.
   if (compressor == Compressor::kFastest && input.size() < (size_t{1} << 31)) {
-    if (std::optional<std::string> member = IgzipMember(input)) return std::move(*member);
+    if (IgzipMember(input, out)) return absl::OkStatus();
   }
 #else
   (void)compressor;
 #endif
-  return CompressGzipMember(input, level);
-}
-
-StatusOr<std::string> CompressGzipMember(std::string_view input, int level) {
   // One compressor per thread: libdeflate compressors are not shared between threads.
-  thread_local std::unique_ptr<libdeflate_compressor, CompressorDeleter> compressor;
-  thread_local int compressor_level = -1;
-  if (!compressor || compressor_level != level) {
-    compressor.reset(libdeflate_alloc_compressor(level));
-    compressor_level = level;
-    if (!compressor) return absl::ResourceExhaustedError("cannot allocate a deflate compressor");
+  thread_local std::unique_ptr<libdeflate_compressor, CompressorDeleter> deflater;
+  thread_local int deflater_level = -1;
+  if (!deflater || deflater_level != level) {
+    deflater.reset(libdeflate_alloc_compressor(level));
+    deflater_level = level;
+    if (!deflater) return absl::ResourceExhaustedError("cannot allocate a deflate compressor");
   }
-  const size_t bound = libdeflate_deflate_compress_bound(compressor.get(), input.size());
+  const size_t bound = libdeflate_deflate_compress_bound(deflater.get(), input.size());
   char* deflated = Scratch(bound);
-  const size_t n = libdeflate_deflate_compress(compressor.get(), input.data(), input.size(),
+  const size_t n = libdeflate_deflate_compress(deflater.get(), input.data(), input.size(),
                                                deflated, bound);
   if (n == 0) return absl::InternalError("deflate output exceeded its bound");
-  return Member(input, deflated, n);
+  Member(input, deflated, n, out);
+  return absl::OkStatus();
 }
 
 GzipMemberPool::GzipMemberPool(ByteSink* sink, int level, int threads, Compressor compressor)
@@ -137,15 +144,26 @@ void GzipMemberPool::WorkerLoop() {
       job = std::move(todo_.front());
       todo_.pop_front();
     }
-    StatusOr<std::string> member = CompressGzipMember(job->input, level_, compressor_);
+    std::string output;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (member.ok()) {
-        job->output = std::move(*member);
-      } else {
-        job->status = member.status();
+      if (!free_outputs_.empty()) {
+        output = std::move(free_outputs_.back());
+        free_outputs_.pop_back();
       }
-      job->input = std::string();  // release the uncompressed piece early
+    }
+    Status compressed = CompressGzipMemberInto(job->input, level_, compressor_, output);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (compressed.ok()) {
+        job->output = std::move(output);
+      } else {
+        job->status = compressed;
+      }
+      // The uncompressed piece is done with: its buffer serves a later piece.
+      job->input.clear();
+      if (free_inputs_.size() <= max_in_flight_) free_inputs_.push_back(std::move(job->input));
+      job->input = std::string();
       job->done = true;
     }
     done_cv_.notify_all();
@@ -160,7 +178,18 @@ Status GzipMemberPool::WriteOldest() {
     done_cv_.wait(lock, [&job] { return job->done; });
   }
   LIFEBOAT_RETURN_IF_ERROR(job->status);
-  return sink_->Write(job->output);
+  Status written = sink_->Write(job->output);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_outputs_.size() <= max_in_flight_) free_outputs_.push_back(std::move(job->output));
+  return written;
+}
+
+std::string GzipMemberPool::TakeBuffer() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_inputs_.empty()) return std::string();
+  std::string buffer = std::move(free_inputs_.back());
+  free_inputs_.pop_back();
+  return buffer;
 }
 
 Status GzipMemberPool::Submit(std::string input) {

@@ -24,6 +24,8 @@ StatusOr<std::string> CompressGzipMember(std::string_view input, int level);
 // The same with the DEFLATE encoder `compressor` (`level` is libdeflate's, used for kLibdeflate
 // and when kFastest has no ISA-L to use). Thread-safe.
 StatusOr<std::string> CompressGzipMember(std::string_view input, int level, Compressor compressor);
+// The same into `out` (replaced; its capacity is reused).
+Status CompressGzipMemberInto(std::string_view input, int level, Compressor compressor, std::string& out);
 
 class GzipMemberPool {
  public:
@@ -36,6 +38,9 @@ class GzipMemberPool {
   GzipMemberPool& operator=(const GzipMemberPool&) = delete;
 
   Status Submit(std::string input);
+  // An empty buffer for the next piece: one that an earlier piece used when there is one (its
+  // capacity kept, so a backup does not fault in fresh pages for every member), else a new one.
+  std::string TakeBuffer();
   // Writes every member still in flight, in order.
   Status Finish();
 
@@ -60,6 +65,9 @@ class GzipMemberPool {
   std::deque<std::shared_ptr<Job>> todo_;       // guarded by mu_
   std::deque<std::shared_ptr<Job>> in_flight_;  // submission order; owned by the caller thread
   bool stopping_ = false;                       // guarded by mu_
+  // Buffers of finished members kept for reuse (at most max_in_flight_ + 1 each); guarded by mu_.
+  std::vector<std::string> free_inputs_;
+  std::vector<std::string> free_outputs_;
   std::vector<std::thread> workers_;
 };
 

@@ -68,7 +68,7 @@ class TarGzWriter : public ArchiveWriter {
     LIFEBOAT_RETURN_IF_ERROR(Usable());
     if (!pending_.empty()) {
       std::string piece = std::move(pending_);
-      pending_ = std::string();
+      pending_ = pool_.TakeBuffer();
       pending_.reserve(options_.member_bytes);
       LIFEBOAT_RETURN_IF_ERROR(Broken(pool_.Submit(std::move(piece))));
     }
@@ -103,7 +103,7 @@ class TarGzWriter : public ArchiveWriter {
       bytes.remove_prefix(take);
       if (pending_.size() == options_.member_bytes) {
         std::string piece = std::move(pending_);
-        pending_ = std::string();
+        pending_ = pool_.TakeBuffer();  // reused: no fresh pages per member
         pending_.reserve(options_.member_bytes);
         LIFEBOAT_RETURN_IF_ERROR(Broken(pool_.Submit(std::move(piece))));
       }
