@@ -62,6 +62,25 @@ TEST(JsonTest, CanonicalJsonIsWhatGoJsonMarshalWrites) {
   EXPECT_EQ(CanonicalJson(bad), R"("a\ufffd\ufffdb")");
 }
 
+TEST(JsonTest, CanonicalJsonEscapesLongStringsWithoutOverrunAndSortsKeysAsBytes) {
+  // Every byte expands to six (the worst case the encoder reserves for), across many calls on
+  // the same per-thread buffer, growing it several times.
+  for (size_t n : {size_t{1}, size_t{100}, size_t{5000}, size_t{300000}}) {
+    std::string ctl(n, '\x01');
+    std::string expected = "\"";
+    for (size_t i = 0; i < n; ++i) expected += "\\u0001";
+    expected += "\"";
+    EXPECT_EQ(CanonicalJson(boost::json::string(ctl)), expected) << n;
+    std::string bad(n, '\xff');
+    EXPECT_EQ(CanonicalJson(boost::json::string(bad)).size(), 2 + 6 * n) << n;
+  }
+  // Keys ordered by unsigned bytes, as Go does: "é" (0xC3..) after "z", "Z" before "a", and
+  // a shared first byte decided by the rest.
+  boost::json::object o;
+  for (const char* k : {"\xc3\xa9", "z", "a", "Z", "ab", "", "aa"}) o[k] = 1;
+  EXPECT_EQ(CanonicalJson(o), "{\"\":1,\"Z\":1,\"a\":1,\"aa\":1,\"ab\":1,\"z\":1,\"\xc3\xa9\":1}");
+}
+
 TEST(JsonTest, GoJsonIndentIsKubernetesPrettyJson) {
   auto v = ParseJson(R"({"kind":"Backup","spec":{"hooks":{},"includedNamespaces":["*"],"ttl":"720h0m0s"},"status":{"a":[],"n":1}})");
   ASSERT_TRUE(v.ok());
