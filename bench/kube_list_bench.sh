@@ -8,6 +8,7 @@
 #
 #   bash bench/kube_list_bench.sh [N=100000] [ROUNDS=6]
 #
+# SETTLE_SECONDS (10): the pause between populating and measuring.
 # LIFEBOAT_BUILD_DIR: an already configured build dir with LIFEBOAT_BUILD_BENCH=ON (the targets
 # are built there, under /tmp/lifeboat-build.lock when flock exists); default: the release preset.
 set -euo pipefail
@@ -35,6 +36,8 @@ server=$(grep 'server:' "$dir/kubeconfig" | awk '{print $2}')
 token=$(grep -A2 'name: kubesim-admin' "$dir/kubeconfig" | grep 'token:' | awk '{print $2}')
 "$build"/bin/kubesim_load --server "$server" --token "$token" --ca "$dir/pki/ca.crt" \
   --creates "$N" --threads 8 --page 500 >/dev/null
+# Populating leaves the machine busy for a while (load average): let it settle first.
+sleep "${SETTLE_SECONDS:-10}"
 for mode in scoped counted; do
 "$build"/bin/kube_list_bench --kubeconfig "$dir/kubeconfig" --ca "$dir/pki/ca.crt" --namespace bench \
   --rounds "$ROUNDS" --mode "$mode" | /usr/bin/python3 -c "
