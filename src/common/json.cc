@@ -1,5 +1,7 @@
 #include "lifeboat/common/json.h"
 
+#include "src/common/go_json.h"
+
 #include <charconv>
 
 #include <algorithm>
@@ -70,7 +72,7 @@ std::optional<bool> JsonBool(const json::value& v, std::initializer_list<std::st
   return f->get_bool();
 }
 
-namespace {
+namespace go_json {
 
 constexpr char kHex[] = "0123456789abcdef";
 
@@ -83,44 +85,6 @@ constexpr std::array<bool, 256> kPlain = [] {
   for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
   return t;
 }();
-
-// The encoders' output: a growable buffer written through a raw cursor. Callers Reserve the
-// most bytes a piece can take and then write without a capacity check per byte (the checks and
-// growth path of std::string::push_back were a third of CanonicalJson's time). Never
-// zero-filled.
-class Out {
- public:
-  void Reserve(size_t n) {
-    if (n > cap_ - len_) Grow(n);
-  }
-  char* cursor() { return data_.get() + len_; }
-  void Commit(char* end) { len_ = static_cast<size_t>(end - data_.get()); }
-  void Char(char c) {
-    Reserve(1);
-    data_[len_++] = c;
-  }
-  void Append(std::string_view s) {
-    Reserve(s.size());
-    std::memcpy(data_.get() + len_, s.data(), s.size());
-    len_ += s.size();
-  }
-  std::string_view view() const { return {data_.get(), len_}; }
-  size_t capacity() const { return cap_; }
-  void Clear() { len_ = 0; }
-
- private:
-  void Grow(size_t n) {
-    const size_t cap = std::max(len_ + n, std::max<size_t>(2 * cap_, 256));
-    std::unique_ptr<char[]> bigger(new char[cap]);
-    if (len_ > 0) std::memcpy(bigger.get(), data_.get(), len_);
-    data_ = std::move(bigger);
-    cap_ = cap;
-  }
-
-  std::unique_ptr<char[]> data_;
-  size_t len_ = 0;
-  size_t cap_ = 0;
-};
 
 // Writes Go's encoding of `s`. Reserves the worst case first (6 bytes per input byte: \u00XX,
 // \ufffd, or \u2028 for a 3-byte sequence), then writes through a raw cursor.
@@ -193,14 +157,6 @@ void GoString(std::string_view s, Out& out) {
   out.Commit(w);
 }
 
-// Byte order (Go sorts a map's keys as byte strings); most keys differ in their first byte.
-bool KeyLess(std::string_view a, std::string_view b) {
-  if (!a.empty() && !b.empty() && a[0] != b[0]) {
-    return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
-  }
-  return a < b;
-}
-
 // Go's float64 encoding: shortest round-trip digits, 'f' format for 1e-6 <= |f| < 1e21 and
 // 'e' format otherwise with a two-digit minimum exponent cleaned up as Go does ("1e-07" ->
 // "1e-7").
@@ -219,6 +175,15 @@ void GoFloat(double f, Out& out) {
   }
   out.Append(s);
 }
+
+}  // namespace go_json
+
+namespace {
+
+using go_json::GoFloat;
+using go_json::GoString;
+using go_json::KeyLess;
+using go_json::Out;
 
 void GoMarshal(const json::value& v, Out& out) {
   switch (v.kind()) {
