@@ -14,7 +14,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config ca-certificates tzdata \
       libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libarchive-dev \
-      libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
+      libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libsimdjson-dev \
       libyaml-cpp-dev libabsl-dev libcli11-dev libspdlog-dev libfmt-dev libpugixml-dev \
       libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libarchive-dev
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libsimdjson-dev
   libyaml-cpp-dev libabsl-dev libcli11-dev libspdlog-dev libfmt-dev
   libpugixml-dev
   clang-14 libclang-rt-14-dev

@@ -5,57 +5,112 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <mutex>
+#include <vector>
 
-#include <boost/json/basic_parser_impl.hpp>
+#include <simdjson.h>
 
 #include "src/common/go_json.h"
 
+static_assert(simdjson::SIMDJSON_VERSION_MAJOR == 3,
+              "json_tape.h reads simdjson 3's tape format; check it against the new version");
+
 namespace lifeboat {
 namespace json = boost::json;
-using Node = JsonTape::Node;
 
 // ----------------------------------------------------------------------------------------------
 // Reading.
 
+JsonType JsonNode::type() const {
+  switch (tape_->tag(index_)) {
+    case '{':
+      return JsonType::kObject;
+    case '[':
+      return JsonType::kArray;
+    case '"':
+      return JsonType::kString;
+    case 'l':
+      return JsonType::kInt64;
+    case 'u':
+      return JsonType::kUint64;
+    case 'd':
+      return JsonType::kDouble;
+    case 't':
+    case 'f':
+      return JsonType::kBool;
+    default:
+      return JsonType::kNull;
+  }
+}
+
+namespace {
+
+template <typename T>
+T NumberAt(const JsonTape& t, uint32_t i) {
+  const uint64_t w = t.word(i + 1);
+  T v;
+  std::memcpy(&v, &w, sizeof v);
+  return v;
+}
+
+}  // namespace
+
 std::optional<std::string_view> JsonNode::String() const {
   if (!is_string()) return std::nullopt;
-  return tape_->string(tape_->node(index_));
+  return tape_->string(index_);
 }
 
 std::optional<int64_t> JsonNode::Int() const {
   if (!valid()) return std::nullopt;
-  const Node& n = tape_->node(index_);
-  switch (n.type) {
-    case JsonType::kInt64:
-      return n.i;
-    case JsonType::kUint64:
-      if (n.u <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(n.u);
+  switch (tape_->tag(index_)) {
+    case 'l':
+      return NumberAt<int64_t>(*tape_, index_);
+    case 'u': {
+      const auto u = NumberAt<uint64_t>(*tape_, index_);
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(u);
       return std::nullopt;
-    case JsonType::kDouble:
-      if (std::isfinite(n.d) && std::trunc(n.d) == n.d && std::fabs(n.d) < 9.2e18) {
-        return static_cast<int64_t>(n.d);
-      }
+    }
+    case 'd': {
+      const auto d = NumberAt<double>(*tape_, index_);
+      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.2e18) return static_cast<int64_t>(d);
       return std::nullopt;
+    }
     default:
       return std::nullopt;
   }
 }
 
 std::optional<bool> JsonNode::Bool() const {
-  if (!valid() || type() != JsonType::kBool) return std::nullopt;
-  return tape_->node(index_).b;
+  if (!valid()) return std::nullopt;
+  const char tag = tape_->tag(index_);
+  if (tag == 't') return true;
+  if (tag == 'f') return false;
+  return std::nullopt;
+}
+
+uint32_t JsonNode::size() const {
+  if (!valid()) return 0;
+  const char tag = tape_->tag(index_);
+  if (tag != '{' && tag != '[') return 0;
+  const auto count = static_cast<uint32_t>((tape_->word(index_) >> 32) & 0xFFFFFF);
+  if (count < 0xFFFFFF) return count;
+  uint32_t n = 0;  // saturated: count them
+  if (tag == '{') {
+    ForEachMember([&](std::string_view, JsonNode) { ++n; });
+  } else {
+    ForEachElement([&](JsonNode) { ++n; });
+  }
+  return n;
 }
 
 JsonNode JsonNode::Find(std::string_view key) const {
-  if (!is_object()) return {};
-  JsonNode found;
-  const Node& o = tape_->node(index_);
-  for (uint32_t k = index_ + 1; k < o.next;) {
-    const Node& kn = tape_->node(k);
-    if (kn.s.size == key.size() && tape_->string(kn) == key) found = JsonNode(tape_, k + 1);
-    k = tape_->node(k + 1).next;
+  if (tape_ == nullptr || tape_->tag(index_) != '{') return {};
+  uint32_t found = 0;
+  for (uint32_t k = index_ + 1; tape_->tag(k) != '}'; k = tape_->next(k + 1)) {
+    const std::string_view s = tape_->string(k);
+    if (s.size() == key.size() && std::memcmp(s.data(), key.data(), key.size()) == 0) found = k + 1;
   }
-  return found;
+  return found == 0 ? JsonNode() : JsonNode(tape_, found);
 }
 
 JsonNode JsonNode::Find(std::initializer_list<std::string_view> path) const {
@@ -69,219 +124,194 @@ JsonNode JsonNode::Find(std::initializer_list<std::string_view> path) const {
 
 json::value JsonNode::ToValue(json::storage_ptr storage) const {
   if (!valid()) return json::value(nullptr, storage);
-  const Node& n = tape_->node(index_);
-  switch (n.type) {
-    case JsonType::kNull:
-      return json::value(nullptr, storage);
-    case JsonType::kBool:
-      return json::value(n.b, storage);
-    case JsonType::kInt64:
-      return json::value(n.i, storage);
-    case JsonType::kUint64:
-      return json::value(n.u, storage);
-    case JsonType::kDouble:
-      return json::value(n.d, storage);
-    case JsonType::kString:
-      return json::value(json::string_view(tape_->string(n).data(), n.s.size), storage);
-    case JsonType::kArray: {
+  switch (tape_->tag(index_)) {
+    case 't':
+      return json::value(true, storage);
+    case 'f':
+      return json::value(false, storage);
+    case 'l':
+      return json::value(NumberAt<int64_t>(*tape_, index_), storage);
+    case 'u':
+      return json::value(NumberAt<uint64_t>(*tape_, index_), storage);
+    case 'd':
+      return json::value(NumberAt<double>(*tape_, index_), storage);
+    case '"': {
+      std::string_view s = tape_->string(index_);
+      return json::value(json::string_view(s.data(), s.size()), storage);
+    }
+    case '[': {
       json::array a(storage);
-      a.reserve(n.s.size);
+      a.reserve(size());
       ForEachElement([&](JsonNode e) { a.push_back(e.ToValue(storage)); });
       return json::value(std::move(a));
     }
-    case JsonType::kObject: {
-      json::object o(n.s.size, storage);
+    case '{': {
+      json::object o(size(), storage);
       ForEachMember([&](std::string_view key, JsonNode v) {
         o.insert_or_assign(json::string_view(key.data(), key.size()), v.ToValue(storage));
       });
       return json::value(std::move(o));
     }
+    default:
+      return json::value(nullptr, storage);
   }
-  return json::value(nullptr, storage);
 }
 
 // ----------------------------------------------------------------------------------------------
-// Building.
+// Parsing.
 
 namespace {
 
-// basic_parser's handler: appends nodes and string bytes to the tape being built.
-struct TapeHandler {
-  static constexpr std::size_t max_object_size = std::size_t(UINT32_MAX);
-  static constexpr std::size_t max_array_size = std::size_t(UINT32_MAX);
-  static constexpr std::size_t max_key_size = std::size_t(UINT32_MAX);
-  static constexpr std::size_t max_string_size = std::size_t(UINT32_MAX);
+constexpr size_t kMaxKept = 16;                     // pooled documents and input buffers
+constexpr size_t kMaxKeptBytes = size_t{8} << 20;   // of input a pooled one may hold
 
-  std::shared_ptr<JsonTape> tape;
-  std::vector<Node>* nodes = nullptr;
-  std::vector<char>* strings = nullptr;
-  std::vector<uint32_t> open;  // the containers not closed yet
-  uint32_t string_start = 0;
-  bool in_string = false;
-
-  uint32_t Push(JsonType type) {
-    const auto index = static_cast<uint32_t>(nodes->size());
-    Node& n = nodes->emplace_back();
-    n.type = type;
-    n.is_key = false;
-    n.next = index + 1;
-    n.u = 0;
-    return index;
+// Recycled memory: a list page's tape and input are a few hundred KiB each, and fresh memory
+// per page would be mapped, faulted in and unmapped again every time (expensive, on a VM
+// especially). Most recently used first: still in cache.
+template <typename T>
+class Pool {
+ public:
+  std::unique_ptr<T> Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<T>();
+    std::unique_ptr<T> t = std::move(free_.back());
+    free_.pop_back();
+    return t;
   }
-  void Append(json::string_view s) {
-    if (!in_string) {
-      string_start = static_cast<uint32_t>(strings->size());
-      in_string = true;
-    }
-    strings->insert(strings->end(), s.data(), s.data() + s.size());
-  }
-  bool PushString(bool key, json::error_code& ec) {
-    if (strings->size() > UINT32_MAX) {
-      ec = json::error::string_too_large;
-      return false;
-    }
-    Node& n = nodes->operator[](Push(JsonType::kString));
-    n.is_key = key;
-    n.s.offset = string_start;
-    n.s.size = static_cast<uint32_t>(strings->size() - string_start);
-    in_string = false;
-    return true;
-  }
-  bool Close(std::size_t size) {
-    Node& n = (*nodes)[open.back()];
-    open.pop_back();
-    n.s.size = static_cast<uint32_t>(size);
-    n.next = static_cast<uint32_t>(nodes->size());
-    return true;
+  void Give(std::unique_ptr<T> t) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < kMaxKept) free_.push_back(std::move(t));
   }
 
-  bool on_document_begin(json::error_code&) { return true; }
-  bool on_document_end(json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) {
-    open.push_back(Push(JsonType::kObject));
-    return true;
-  }
-  bool on_object_end(std::size_t n, json::error_code&) { return Close(n); }
-  bool on_array_begin(json::error_code&) {
-    open.push_back(Push(JsonType::kArray));
-    return true;
-  }
-  bool on_array_end(std::size_t n, json::error_code&) { return Close(n); }
-  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
-    Append(s);
-    return true;
-  }
-  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
-    Append(s);
-    return PushString(true, ec);
-  }
-  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
-    Append(s);
-    return true;
-  }
-  bool on_string(json::string_view s, std::size_t, json::error_code& ec) {
-    Append(s);
-    return PushString(false, ec);
-  }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(int64_t i, json::string_view, json::error_code&) {
-    (*nodes)[Push(JsonType::kInt64)].i = i;
-    return true;
-  }
-  bool on_uint64(uint64_t u, json::string_view, json::error_code&) {
-    (*nodes)[Push(JsonType::kUint64)].u = u;
-    return true;
-  }
-  bool on_double(double d, json::string_view, json::error_code&) {
-    (*nodes)[Push(JsonType::kDouble)].d = d;
-    return true;
-  }
-  bool on_bool(bool b, json::error_code&) {
-    (*nodes)[Push(JsonType::kBool)].b = b;
-    return true;
-  }
-  bool on_null(json::error_code&) {
-    Push(JsonType::kNull);
-    return true;
-  }
-  bool on_comment_part(json::string_view, json::error_code&) { return true; }
-  bool on_comment(json::string_view, json::error_code&) { return true; }
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<T>> free_;
 };
 
-json::parse_options Options(const JsonLimits& limits) {
-  json::parse_options o;
-  o.max_depth = limits.max_depth;
-  return o;
+// The input being gathered, with the padding simdjson reads past the end.
+struct Input {
+  std::unique_ptr<char[]> data;
+  size_t size = 0, capacity = 0;  // capacity excludes the padding
+
+  void Append(std::string_view piece) {
+    if (piece.size() > capacity - size) {
+      const size_t cap = std::max(size + piece.size(), std::max<size_t>(2 * capacity, 64 << 10));
+      std::unique_ptr<char[]> bigger(new char[cap + simdjson::SIMDJSON_PADDING]);
+      if (size > 0) std::memcpy(bigger.get(), data.get(), size);
+      data = std::move(bigger);
+      capacity = cap;
+    }
+    std::memcpy(data.get() + size, piece.data(), piece.size());
+    size += piece.size();
+  }
+};
+
+template <typename T>
+Pool<T>& PoolOf() {
+  static Pool<T>* pool = new Pool<T>();  // never destroyed: tapes may die at exit
+  return *pool;
 }
 
 }  // namespace
 
-struct JsonTapeBuilder::Impl {
-  explicit Impl(const JsonLimits& limits) : parser(Options(limits)) { Start(); }
-
-  void Start() {
-    TapeHandler& h = parser.handler();
-    h.tape = std::make_shared<JsonTape>();
-    h.nodes = &h.tape->nodes_;
-    h.strings = &h.tape->strings_;
-    // Sized like the last document (list pages of one resource are alike): no regrowth.
-    h.nodes->reserve(node_hint);
-    h.strings->reserve(string_hint);
-    h.open.clear();
-    h.in_string = false;
-  }
-
-  json::basic_parser<TapeHandler> parser;
-  size_t node_hint = 64;
-  size_t string_hint = 1024;
+struct JsonTape::Document {
+  simdjson::dom::document doc;
 };
 
-JsonTapeBuilder::JsonTapeBuilder(const JsonLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}
-JsonTapeBuilder::~JsonTapeBuilder() = default;
-
-bool JsonTapeBuilder::Write(std::string_view piece, boost::system::error_code& ec) {
-  const size_t n = impl_->parser.write_some(true, piece.data(), piece.size(), ec);
-  if (!ec && n < piece.size()) ec = json::error::extra_data;
-  return !ec;
+JsonTape::JsonTape(std::unique_ptr<Document> doc) : doc_(std::move(doc)) {
+  words_ = doc_->doc.tape.get();
+  strings_ = doc_->doc.string_buf.get();
 }
 
-bool JsonTapeBuilder::Finish(boost::system::error_code& ec) {
-  impl_->parser.write_some(false, nullptr, 0, ec);
-  if (!ec && !impl_->parser.done()) ec = json::error::incomplete;
-  return !ec;
+JsonTape::~JsonTape() {
+  if (doc_->doc.capacity() <= kMaxKeptBytes) PoolOf<Document>().Give(std::move(doc_));
 }
 
-std::shared_ptr<JsonTape> JsonTapeBuilder::Release() {
-  TapeHandler& h = impl_->parser.handler();
-  std::shared_ptr<JsonTape> tape = std::move(h.tape);
-  impl_->node_hint = std::max<size_t>(tape->nodes_.size() + tape->nodes_.size() / 8, 64);
-  impl_->string_hint = std::max<size_t>(tape->strings_.size() + tape->strings_.size() / 8, 1024);
+size_t JsonTape::bytes() const {
+  const size_t capacity = doc_->doc.capacity();
+  return 8 * (capacity + 3) + 5 * capacity / 3 + simdjson::SIMDJSON_PADDING;  // document::allocate
+}
+
+// One parser per thread (its buffers are sized for the largest document it parsed; a parser
+// that grew past kMaxKeptBytes is dropped after the parse).
+StatusOr<std::shared_ptr<JsonTape>> JsonTape::ParseInto(const char* text, size_t size, const JsonLimits& limits) {
+  thread_local std::unique_ptr<simdjson::dom::parser> parser;
+  if (!parser) parser = std::make_unique<simdjson::dom::parser>();
+  std::unique_ptr<JsonTape::Document> doc = PoolOf<JsonTape::Document>().Take();
+  // Room for a little more than this document, so that the next, slightly larger page of the
+  // same list does not reallocate.
+  const size_t want = std::max<size_t>(size + size / 8, 4096);
+  simdjson::error_code error = simdjson::SUCCESS;
+  if (parser->capacity() < size || parser->max_depth() != limits.max_depth) {
+    error = parser->allocate(want, limits.max_depth);
+  }
+  if (!error && doc->doc.capacity() < size) error = doc->doc.allocate(want);
+  if (!error) {
+    error = parser->parse_into_document(doc->doc, text, size, /*realloc_if_needed=*/false).error();
+  }
+  if (parser->capacity() > kMaxKeptBytes) parser.reset();
+  if (!error) return std::shared_ptr<JsonTape>(new JsonTape(std::move(doc)));
+  PoolOf<JsonTape::Document>().Give(std::move(doc));
+  // simdjson refuses a few documents Boost.JSON (and Go) accept: integers beyond 64 bits,
+  // which both read as doubles. Boost.JSON decides, and gives the precise error when the text
+  // is not JSON; an accepted document is re-encoded (big integers as doubles) and parsed again.
+  StatusOr<json::value> dom = ParseJson(std::string_view(text, size), limits);
+  if (!dom.ok()) return dom.status();
+  const std::string again = json::serialize(*dom);
+  std::unique_ptr<JsonTape::Document> doc2 = PoolOf<JsonTape::Document>().Take();
+  simdjson::dom::parser fallback;
+  error = fallback.allocate(std::max<size_t>(again.size(), 4096), limits.max_depth);
+  if (!error) error = fallback.parse_into_document(doc2->doc, again.data(), again.size(), true).error();
+  if (error) {
+    return absl::InvalidArgumentError(std::string("invalid JSON: ") + simdjson::error_message(error));
+  }
+  return std::shared_ptr<JsonTape>(new JsonTape(std::move(doc2)));
+}
+
+struct JsonTapeBuilder::Impl {
+  JsonLimits limits;
+  std::unique_ptr<Input> input;
+};
+
+JsonTapeBuilder::JsonTapeBuilder(const JsonLimits& limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+}
+
+JsonTapeBuilder::~JsonTapeBuilder() { Reset(); }
+
+Status JsonTapeBuilder::Write(std::string_view piece) {
+  if (!impl_->input) {
+    impl_->input = PoolOf<Input>().Take();
+    impl_->input->size = 0;
+  }
+  if (piece.size() > impl_->limits.max_bytes - std::min(impl_->input->size, impl_->limits.max_bytes)) {
+    return absl::ResourceExhaustedError("invalid JSON: document is larger than " +
+                                        std::to_string(impl_->limits.max_bytes) + " bytes");
+  }
+  impl_->input->Append(piece);
+  return absl::OkStatus();
+}
+
+void JsonTapeBuilder::Reset() {
+  if (!impl_->input) return;
+  if (impl_->input->capacity <= kMaxKeptBytes) {
+    PoolOf<Input>().Give(std::move(impl_->input));
+  } else {
+    impl_->input.reset();
+  }
+}
+
+StatusOr<std::shared_ptr<JsonTape>> JsonTapeBuilder::Finish() {
+  if (!impl_->input) Write("").IgnoreError();
+  auto tape = JsonTape::ParseInto(impl_->input->data.get(), impl_->input->size, impl_->limits);
   Reset();
   return tape;
 }
 
-void JsonTapeBuilder::Reset() {
-  impl_->parser.reset();
-  impl_->Start();
-}
-
 StatusOr<std::shared_ptr<JsonTape>> JsonTape::Parse(std::string_view text, const JsonLimits& limits) {
-  if (text.size() > limits.max_bytes) {
-    return absl::InvalidArgumentError("invalid JSON: document is larger than " +
-                                      std::to_string(limits.max_bytes) + " bytes");
-  }
   JsonTapeBuilder b(limits);
-  boost::system::error_code ec;
-  size_t consumed = b.impl_->parser.write_some(false, text.data(), text.size(), ec);
-  if (!ec && consumed < text.size()) {
-    return absl::InvalidArgumentError("invalid JSON at offset " + std::to_string(consumed) +
-                                      ": unexpected data after the document");
-  }
-  if (ec) {
-    return absl::InvalidArgumentError("invalid JSON at offset " + std::to_string(consumed) + ": " +
-                                      ec.message());
-  }
-  return b.Release();
+  LIFEBOAT_RETURN_IF_ERROR(b.Write(text));
+  return b.Finish();
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -299,25 +329,23 @@ void MarshalObject(const JsonTape& t, uint32_t index, Out& out,
                    std::initializer_list<JsonExtraMember> extra) {
   struct Member {
     std::string_view key;
-    uint32_t value;  // the value's node, or UINT32_MAX - i for extra[i]
+    uint32_t value;  // the value's index, or UINT32_MAX - i for extra[i]
   };
-  const Node& o = t.node(index);
   constexpr size_t kSmall = 32;
   std::array<Member, kSmall> small;
   std::vector<Member> large;
   Member* members = small.data();
-  const size_t most = o.s.size + extra.size();
+  const size_t most = JsonNode(&t, index).size() + extra.size();
   if (most > kSmall) {
     large.resize(most);
     members = large.data();
   }
   size_t n = 0;
   bool sorted = true;
-  for (uint32_t k = index + 1; k < o.next;) {
-    Member m{t.string(t.node(k)), k + 1};
+  for (uint32_t k = index + 1; t.tag(k) != '}'; k = t.next(k + 1)) {
+    Member m{t.string(k), k + 1};
     if (n > 0 && !go_json::KeyLess(members[n - 1].key, m.key)) sorted = false;
     members[n++] = m;
-    k = t.node(k + 1).next;
   }
   const size_t own = n;
   uint32_t e = 0;
@@ -354,38 +382,40 @@ void MarshalObject(const JsonTape& t, uint32_t index, Out& out,
 }
 
 void Marshal(const JsonTape& t, uint32_t index, Out& out, std::initializer_list<JsonExtraMember> extra) {
-  const Node& n = t.node(index);
-  switch (n.type) {
-    case JsonType::kObject:
+  switch (t.tag(index)) {
+    case '{':
       MarshalObject(t, index, out, extra);
       return;
-    case JsonType::kArray: {
+    case '[': {
       out.Char('[');
-      for (uint32_t i = index + 1; i < n.next; i = t.node(i).next) {
+      for (uint32_t i = index + 1; t.tag(i) != ']'; i = t.next(i)) {
         if (i != index + 1) out.Char(',');
         Marshal(t, i, out, {});
       }
       out.Char(']');
       return;
     }
-    case JsonType::kString:
-      go_json::GoString(t.string(n), out);
+    case '"':
+      go_json::GoString(t.string(index), out);
       return;
-    case JsonType::kInt64:
+    case 'l':
       out.Reserve(24);
-      out.Commit(std::to_chars(out.cursor(), out.cursor() + 24, n.i).ptr);
+      out.Commit(std::to_chars(out.cursor(), out.cursor() + 24, NumberAt<int64_t>(t, index)).ptr);
       return;
-    case JsonType::kUint64:
+    case 'u':
       out.Reserve(24);
-      out.Commit(std::to_chars(out.cursor(), out.cursor() + 24, n.u).ptr);
+      out.Commit(std::to_chars(out.cursor(), out.cursor() + 24, NumberAt<uint64_t>(t, index)).ptr);
       return;
-    case JsonType::kDouble:
-      go_json::GoFloat(n.d, out);
+    case 'd':
+      go_json::GoFloat(NumberAt<double>(t, index), out);
       return;
-    case JsonType::kBool:
-      out.Append(n.b ? "true" : "false");
+    case 't':
+      out.Append("true");
       return;
-    case JsonType::kNull:
+    case 'f':
+      out.Append("false");
+      return;
+    default:
       out.Append("null");
       return;
   }

@@ -9,6 +9,7 @@
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/object.h"
 #include "src/kube/continue_scanner.h"
+#include "src/kube/lazy_list.h"
 #include "src/kube/page_arena.h"
 
 namespace lifeboat::kube {
@@ -164,33 +165,19 @@ StatusOr<boost::json::value> DynamicClient::Get(const GroupVersionResource& gvr,
   return DoJson(std::move(req), "get " + Describe(gvr, ns, name));
 }
 
-StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::string_view ns,
-                                       const ListOptions& options) {
-  RestRequest req;
-  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns));
-  req.query = ListQuery(options);
-  req.cancel = options.cancel;
-  const std::string what = "list " + Describe(gvr, ns, "");
-  // The page is parsed as it arrives (parse overlaps the transfer; no copy of the body) into
-  // one arena per page: a list page is hundreds of small objects, and an arena turns their
-  // thousands of allocations into a few.
-  boost::json::parse_options popts;
-  popts.max_depth = JsonLimits{}.max_depth;
-  // page_scoped: a plain pointer to the arena (no reference counts: Boost.JSON counts every
-  // value's storage_ptr copy atomically, which was a quarter of a list's CPU), the arena owned
-  // by the page. Declared before the parser, so it outlives the values the parser holds.
-  std::shared_ptr<PageArena> arena;
-  std::optional<boost::json::stream_parser> parser;
+namespace {
+
+// Streams a list request's body into `sink` as it arrives (parse overlaps the transfer; no copy
+// of the body): reports the continue token early (ListOptions::on_continue), bounds the page's
+// size, and turns transport and parse failures into errors naming `what`. Sink: Reset(),
+// Write(piece, ec) -> bool (false: malformed), Finish(bytes) -> Status.
+template <typename Sink>
+Status StreamList(RestClient& rest, RestRequest req, const ListOptions& options,
+                  const std::string& what, Sink& sink) {
   boost::system::error_code parse_error;
   size_t parsed_bytes = 0;
   auto reset = [&] {
-    parser.emplace(boost::json::storage_ptr(), popts);
-    if (options.page_scoped) {
-      arena = std::make_shared<PageArena>();
-      parser->reset(boost::json::storage_ptr(arena.get()));
-    } else {
-      parser->reset(boost::json::make_shared_resource<PageArena>());
-    }
+    sink.Reset();
     parse_error = {};
     parsed_bytes = 0;
   };
@@ -210,15 +197,13 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
       parse_error = boost::json::error::exception;  // replaced by a clear message below
       return false;
     }
-    parser->write(chunk.data(), chunk.size(), parse_error);
-    return !parse_error;
+    return sink.Write(chunk, parse_error);
   };
   req.on_body_restart = reset;
   req.finite_stream = true;
-  auto resp = rest_->Do(req);
+  auto resp = rest.Do(req);
   if (!resp.ok()) return Annotate(resp.status(), what);
   for (const auto& w : resp->warnings) LB_LOG_WARN("{}: server warning: {}", what, w);
-  if (!parse_error) parser->finish(parse_error);
   if (parsed_bytes > JsonLimits{}.max_bytes) {
     return absl::ResourceExhaustedError(what + ": page larger than " +
                                         std::to_string(JsonLimits{}.max_bytes) +
@@ -228,7 +213,59 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
     return absl::InvalidArgumentError(what + ": invalid JSON near offset " +
                                       std::to_string(parsed_bytes) + ": " + parse_error.message());
   }
-  boost::json::value list = parser->release();
+  if (Status finished = sink.Finish(parsed_bytes); !finished.ok()) {
+    return Status(finished.code(), what + ": " + std::string(finished.message()));
+  }
+  return absl::OkStatus();
+}
+
+// A DOM: one arena per page (a list page is hundreds of small objects, and an arena turns their
+// thousands of allocations into a few).
+struct DomSink {
+  DomSink(bool page_scoped) : page_scoped(page_scoped) {
+    popts.max_depth = JsonLimits{}.max_depth;
+  }
+  void Reset() {
+    parser.emplace(boost::json::storage_ptr(), popts);
+    if (page_scoped) {
+      arena = std::make_shared<PageArena>();
+      parser->reset(boost::json::storage_ptr(arena.get()));
+    } else {
+      parser->reset(boost::json::make_shared_resource<PageArena>());
+    }
+  }
+  bool Write(std::string_view piece, boost::system::error_code& ec) {
+    parser->write(piece.data(), piece.size(), ec);
+    return !ec;
+  }
+  Status Finish(size_t bytes) {
+    boost::system::error_code ec;
+    parser->finish(ec);
+    if (!ec) return absl::OkStatus();
+    return absl::InvalidArgumentError("invalid JSON near offset " + std::to_string(bytes) + ": " + ec.message());
+  }
+
+  const bool page_scoped;
+  boost::json::parse_options popts;
+  // page_scoped: a plain pointer to the arena (no reference counts: Boost.JSON counts every
+  // value's storage_ptr copy atomically, which was a quarter of a list's CPU), the arena owned
+  // by the page. Declared before the parser, so it outlives the values the parser holds.
+  std::shared_ptr<PageArena> arena;
+  std::optional<boost::json::stream_parser> parser;
+};
+
+}  // namespace
+
+StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::string_view ns,
+                                       const ListOptions& options) {
+  RestRequest req;
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, ResourcePath(gvr, ns));
+  req.query = ListQuery(options);
+  req.cancel = options.cancel;
+  const std::string what = "list " + Describe(gvr, ns, "");
+  DomSink sink(options.page_scoped);
+  LIFEBOAT_RETURN_IF_ERROR(StreamList(*rest_, std::move(req), options, what, sink));
+  boost::json::value list = sink.parser->release();
   auto* o = list.if_object();
   if (o == nullptr) return absl::DataLossError(what + ": answer is not an object");
   boost::json::array items(list.storage());  // same storage: the assignment below moves
@@ -242,7 +279,7 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   // Move-constructed, not assigned: the items stay in the page's arena (assigning across
   // storages would copy every object to the heap).
   ListPage page{.items = std::move(items)};
-  page.arena = std::move(arena);
+  page.arena = std::move(sink.arena);
   page.resource_version = JsonString(list, {"metadata", "resourceVersion"}).value_or("");
   page.continue_token = JsonString(list, {"metadata", "continue"}).value_or("");
   page.remaining_item_count = JsonInt(list, {"metadata", "remainingItemCount"});
@@ -250,6 +287,111 @@ StatusOr<ListPage> DynamicClient::List(const GroupVersionResource& gvr, std::str
   page.api_version = JsonString(list, {"apiVersion"}).value_or("");
   FillItemTypes(page);
   return page;
+}
+
+namespace {
+
+// The body gathered for a later parse (lazy_list.h).
+struct RawSink {
+  void Reset() { body->Reset(); }
+  bool Write(std::string_view piece, boost::system::error_code& ec) {
+    if (body->Write(piece).ok()) return true;
+    ec = boost::json::error::exception;  // only past JsonLimits::max_bytes, reported by StreamList
+    return false;
+  }
+  Status Finish(size_t) { return absl::OkStatus(); }
+  std::unique_ptr<JsonTapeBuilder> body = std::make_unique<JsonTapeBuilder>();
+};
+
+}  // namespace
+
+StatusOr<RawListPage> FetchListPage(DynamicClient& client, const GroupVersionResource& gvr,
+                                    std::string_view ns, const ListOptions& options) {
+  RestRequest req;
+  LIFEBOAT_ASSIGN_OR_RETURN(req.path, client.ResourcePath(gvr, ns));
+  req.query = ListQuery(options);
+  req.cancel = options.cancel;
+  RawListPage raw;
+  raw.what = "list " + Describe(gvr, ns, "");
+  ListOptions o = options;
+  o.on_continue = [&](const std::string& token) {
+    raw.continue_token = token;
+    if (options.on_continue) options.on_continue(token);
+  };
+  RawSink sink;
+  LIFEBOAT_RETURN_IF_ERROR(StreamList(*client.rest(), std::move(req), o, raw.what, sink));
+  raw.body = std::move(sink.body);
+  return raw;
+}
+
+StatusOr<LazyPage> ParseListPage(RawListPage raw) {
+  const std::string& what = raw.what;
+  auto tape = raw.body->Finish();
+  if (!tape.ok()) return Status(tape.status().code(), what + ": " + std::string(tape.status().message()));
+  auto source = std::make_shared<LazyItem::Source>();
+  source->tape = *std::move(tape);
+  const JsonNode list = source->tape->root();
+  if (!list.is_object()) return absl::DataLossError(what + ": answer is not an object");
+  const JsonNode items = list.Find("items");
+  if (items.valid() && !items.is_array() && items.type() != JsonType::kNull) {
+    return absl::DataLossError(what + ": items is not an array");
+  }
+  LazyPage page;
+  auto text = [&](std::initializer_list<std::string_view> path) {
+    return std::string(list.Find(path).String().value_or(std::string_view()));
+  };
+  page.resource_version = text({"metadata", "resourceVersion"});
+  page.continue_token = text({"metadata", "continue"});
+  page.remaining_item_count = list.Find({"metadata", "remainingItemCount"}).Int();
+  page.kind = text({"kind"});
+  page.api_version = text({"apiVersion"});
+  // The fill FillItemTypes does for DOM pages, applied as items are read.
+  if (page.kind.size() > 4 && page.kind.ends_with("List")) {
+    source->kind = page.kind.substr(0, page.kind.size() - 4);
+    source->api_version = page.api_version;
+  }
+  page.items.reserve(items.size());
+  items.ForEachElement([&](JsonNode item) { page.items.emplace_back(item, source.get()); });
+  page.source = std::move(source);
+  return page;
+}
+
+StatusOr<LazyPage> DynamicClient::ListLazy(const GroupVersionResource& gvr, std::string_view ns,
+                                           const ListOptions& options) {
+  LIFEBOAT_ASSIGN_OR_RETURN(RawListPage raw, FetchListPage(*this, gvr, ns, options));
+  return ParseListPage(std::move(raw));
+}
+
+// ---------------------------------------------------------------------------------------------
+// LazyItem.
+
+std::string_view LazyItem::Kind() const {
+  const JsonNode own = node_.Find("kind");
+  if (own.valid() || !node_.is_object()) return own.String().value_or(std::string_view());
+  return source_->kind;
+}
+
+std::string_view LazyItem::ApiVersion() const {
+  const JsonNode own = node_.Find("apiVersion");
+  if (own.valid() || !node_.is_object()) return own.String().value_or(std::string_view());
+  return source_->api_version;
+}
+
+boost::json::value LazyItem::Json(boost::json::storage_ptr storage) const {
+  boost::json::value v = node_.ToValue(std::move(storage));
+  if (auto* o = v.if_object()) {
+    if (!source_->kind.empty() && !o->contains("kind")) o->emplace("kind", source_->kind);
+    if (!source_->api_version.empty() && !o->contains("apiVersion")) {
+      o->emplace("apiVersion", source_->api_version);
+    }
+  }
+  return v;
+}
+
+std::string LazyItem::Canonical() const {
+  if (source_->kind.empty()) return CanonicalJson(node_);
+  if (source_->api_version.empty()) return CanonicalJson(node_, {{"kind", source_->kind}});
+  return CanonicalJson(node_, {{"kind", source_->kind}, {"apiVersion", source_->api_version}});
 }
 
 StatusOr<boost::json::value> DynamicClient::Create(const GroupVersionResource& gvr, std::string_view ns,

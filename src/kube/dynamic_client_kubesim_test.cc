@@ -278,6 +278,29 @@ TEST_F(KubesimClientTest, ListsTwoThousandInPagesExactlyOnceWhileWriting) {
   EXPECT_FALSE(result->resource_version.empty());
 }
 
+TEST_F(KubesimClientTest, LazyPagesOverHttpsHoldTheSameObjectsAsDomPages) {
+  CreateNamespace("lazy");
+  CreateConfigMaps("lazy", "cm-", 1200);
+  std::map<std::string, std::string> dom, lazy;
+  auto d = ListAllPages(*client_, kConfigMaps, "lazy", {.page_size = 500}, [&](boost::json::array& items) {
+    for (const auto& o : items) dom[ObjectKey(o)] = CanonicalJson(o);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(d.ok()) << d.status();
+  auto l = ListAllLazyPages(*client_, kConfigMaps, "lazy", {.page_size = 500}, [&](LazyPage& page) {
+    for (const auto& item : page.items) {
+      EXPECT_EQ(item.Kind(), "ConfigMap");
+      EXPECT_EQ(item.ApiVersion(), "v1");
+      lazy[std::string(item.Namespace()) + "/" + std::string(item.Name())] = item.Canonical();
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->pages, 3);
+  EXPECT_EQ(lazy.size(), 1201u);  // and kube-root-ca.crt
+  EXPECT_EQ(lazy, dom);
+}
+
 TEST_F(KubesimClientTest, ExpiredContinueTokenRestartsWithoutDuplicates) {
   CreateNamespace("exp");
   CreateConfigMaps("exp", "cm-", 2000);

@@ -170,6 +170,66 @@ TEST_F(DynamicClientTest, ListPageFillsItemTypes) {
   EXPECT_THAT(r.Query("fieldSelector"), Optional(std::string("metadata.name=a")));
 }
 
+TEST_F(DynamicClientTest, LazyPageReadsItemsInPlaceAndAgreesWithTheDomPage) {
+  const std::string body = R"({"kind":"DeploymentList","apiVersion":"apps/v1",
+    "metadata":{"resourceVersion":"77","continue":"c1","remainingItemCount":3},
+    "items":[{"metadata":{"name":"a","namespace":"x","uid":"u-1","resourceVersion":"5",
+                          "labels":{"app":"web"},"annotations":{"note":"<&>"}},
+              "spec":{"replicas":2,"ratio":0.5,"paused":false,"selector":null}},
+             {"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"b"}},
+             {"metadata":{"name":"c"},"kind":7}]})";
+  Serve("GET", "/apis/apps/v1/deployments", body);
+  auto dom = client_.List(kDeployments, "", {.limit = 2});
+  auto lazy = client_.ListLazy(kDeployments, "", {.label_selector = "a=b", .limit = 2, .continue_token = "c0"});
+  ASSERT_TRUE(dom.ok()) << dom.status();
+  ASSERT_TRUE(lazy.ok()) << lazy.status();
+  EXPECT_EQ(lazy->resource_version, "77");
+  EXPECT_EQ(lazy->continue_token, "c1");
+  EXPECT_THAT(lazy->remaining_item_count, Optional(3));
+  EXPECT_EQ(lazy->kind, "DeploymentList");
+  EXPECT_EQ(lazy->api_version, "apps/v1");
+  ASSERT_EQ(lazy->items.size(), 3u);
+  const LazyItem& a = lazy->items[0];
+  EXPECT_EQ(a.Name(), "a");
+  EXPECT_EQ(a.Namespace(), "x");
+  EXPECT_EQ(a.Uid(), "u-1");
+  EXPECT_EQ(a.ResourceVersion(), "5");
+  EXPECT_EQ(a.Kind(), "Deployment");  // filled in from the list
+  EXPECT_EQ(a.ApiVersion(), "apps/v1");
+  EXPECT_EQ(a.Labels().Find("app").String(), "web");
+  EXPECT_EQ(a.Annotations().Find("note").String(), "<&>");
+  EXPECT_EQ(lazy->items[1].Namespace(), "");
+  EXPECT_EQ(lazy->items[2].Kind(), "");  // an item's own kind wins, even a malformed one
+  // The same objects as the DOM page, fill included, and the same Go form.
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lazy->items[i].Json(), dom->items[i]) << i;
+    EXPECT_EQ(lazy->items[i].Canonical(), CanonicalJson(dom->items[i])) << i;
+  }
+  auto r = Last();
+  EXPECT_THAT(r.Query("limit"), Optional(std::string("2")));
+  EXPECT_THAT(r.Query("continue"), Optional(std::string("c0")));
+  EXPECT_THAT(r.Query("labelSelector"), Optional(std::string("a=b")));
+  // The page owns the tape: items stay valid after the page is moved.
+  LazyPage moved = std::move(*lazy);
+  EXPECT_EQ(moved.items[0].Name(), "a");
+  EXPECT_EQ(moved.items[0].Kind(), "Deployment");
+}
+
+TEST_F(DynamicClientTest, LazyListErrorsAreTheDomListsErrors) {
+  Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","items":{"a":1}})");
+  EXPECT_EQ(client_.ListLazy(kConfigMaps, "").status().code(), absl::StatusCode::kDataLoss);
+  Serve("GET", "/api/v1/configmaps", R"([1,2])");
+  EXPECT_EQ(client_.ListLazy(kConfigMaps, "").status().code(), absl::StatusCode::kDataLoss);
+  Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","items":[{"metadata":)");
+  auto truncated = client_.ListLazy(kConfigMaps, "");
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(truncated.status().message()), HasSubstr("invalid JSON"));
+  Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","metadata":{},"items":null})");
+  auto empty = client_.ListLazy(kConfigMaps, "");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->items.empty());
+}
+
 TEST_F(DynamicClientTest, ListPageItemsShareACountedArenaUnlessPageScoped) {
   Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{},
     "items":[{"metadata":{"name":"a","namespace":"x"},"data":{"k":"v"}}]})");
@@ -340,6 +400,32 @@ TEST_F(PagerTest, ScopedPagesRestartWithoutDuplicates) {
   EXPECT_EQ(seen.size(), 1235u);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "duplicates";
   EXPECT_EQ(result->skipped_duplicates, 1000);
+}
+
+TEST_F(PagerTest, LazyPagesStreamKeepAndRestartWithoutDuplicates) {
+  server_.CompactBeforeOffset(1000);
+  server_.Add(ConfigMap("ns1", "late", 2000));
+  std::vector<LazyPage> pages;
+  auto result = ListAllLazyPages(client_, kConfigMaps, "ns1", {.page_size = 250}, [&](LazyPage& page) {
+    EXPECT_NE(page.source, nullptr);
+    pages.push_back(std::move(page));  // kept past the callback
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->restarted);
+  EXPECT_EQ(result->skipped_duplicates, 1000);
+  std::vector<std::string> keys;
+  for (const auto& p : pages) {
+    for (const auto& item : p.items) {
+      keys.push_back(std::string(item.Namespace()) + "/" + std::string(item.Name()));
+      EXPECT_EQ(item.Kind(), "ConfigMap");
+      EXPECT_EQ(ObjectKey(item.Json()), keys.back());
+    }
+  }
+  ASSERT_EQ(keys.size(), 1235u);
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << "duplicates";
+  EXPECT_EQ(keys[0], "ns1/cm-0000");
+  EXPECT_EQ(keys[1233], "ns1/cm-1233");
 }
 
 TEST_F(PagerTest, ExpiredContinueRestartsOnceWithoutDuplicates) {

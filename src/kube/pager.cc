@@ -8,14 +8,21 @@
 // if a server breaks it, a restart delivers everything again and says so.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "lifeboat/common/log.h"
 #include "lifeboat/kube/dynamic_client.h"
 #include "lifeboat/kube/object.h"
+#include "src/kube/lazy_list.h"
 
 namespace lifeboat::kube {
 namespace {
@@ -27,6 +34,15 @@ struct KeyView {
 };
 
 KeyView KeyOf(const boost::json::value& item) { return {ObjectNamespace(item), ObjectName(item)}; }
+// One pass over the item's metadata for both keys.
+KeyView KeyOf(const LazyItem& item) {
+  KeyView key;
+  item.node().Find("metadata").ForEachMember([&](std::string_view k, JsonNode v) {
+    if (k == "name") key.name = v.String().value_or(std::string_view());
+    if (k == "namespace") key.ns = v.String().value_or(std::string_view());
+  });
+  return key;
+}
 
 // The last key delivered, owned (the items themselves move on to the caller).
 struct LastKey {
@@ -42,7 +58,8 @@ struct LastKey {
 
 // Drops the items of a page already delivered before a restart (by key order) and checks that
 // the server lists in key order. FailedPrecondition when the order breaks after a restart.
-Status Dedupe(const GroupVersionResource& gvr, boost::json::array& items, ListAllResult& result,
+template <typename Items>
+Status Dedupe(const GroupVersionResource& gvr, Items& items, ListAllResult& result,
               LastKey& last, LastKey& previous, bool& ordered, bool& skipping) {
   KeyView prev = previous.view();
   bool have_prev = previous.set;
@@ -71,7 +88,7 @@ Status Dedupe(const GroupVersionResource& gvr, boost::json::array& items, ListAl
   }
   // `prev` still points into the page's last item (moved or not, its strings stay put).
   if (have_prev) previous.Assign(prev);
-  items.resize(keep);
+  items.erase(items.begin() + static_cast<std::ptrdiff_t>(keep), items.end());
   if (keep > 0) last.Assign(KeyOf(items[keep - 1]));
   return absl::OkStatus();
 }
@@ -80,12 +97,58 @@ Status Dedupe(const GroupVersionResource& gvr, boost::json::array& items, ListAl
 
 namespace {
 
-// One page being fetched on its own thread, and its continue token, known as soon as it has
+// The threads page fetches run on, kept between pages and between lists. A thread per page
+// (std::async) cost more CPU than parsing the page: each new thread maps and faults in a stack
+// and, on a virtual machine, every page fault is expensive. A thread is started only when no
+// idle one is left for a task (so fetches never wait for each other), and one idle for a
+// while ends.
+class FetchThreads {
+ public:
+  static FetchThreads& Get() {
+    static FetchThreads* threads = new FetchThreads();  // never destroyed: threads may outlive main
+    return *threads;
+  }
+
+  void Run(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
+    if (tasks_.size() > idle_) {
+      std::thread([this] { Loop(); }).detach();
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      ++idle_;
+      const bool woke = cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !tasks_.empty(); });
+      --idle_;
+      if (!woke) return;
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      task = nullptr;  // its captures die on this thread, before it waits again
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  size_t idle_ = 0;
+};
+
+// One page being fetched on a fetch thread, and its continue token, known as soon as it has
 // streamed in (before the page is parsed).
+template <typename Page>
 struct Fetch {
   std::shared_ptr<CancellationSource> cancel;
   std::future<std::string> token;
-  std::future<StatusOr<ListPage>> page;
+  std::future<StatusOr<Page>> page;
 
   // Stops the fetch and waits for its thread.
   void Abandon() {
@@ -95,9 +158,15 @@ struct Fetch {
   }
 };
 
-Fetch StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::string ns,
-                 ListOptions o, const CancellationToken& parent) {
-  Fetch f;
+StatusOr<ListPage> FetchPage(DynamicClient& client, const GroupVersionResource& gvr,
+                             std::string_view ns, const ListOptions& o, ListPage*) {
+  return client.List(gvr, ns, o);
+}
+
+template <typename Page>
+Fetch<Page> StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::string ns,
+                       ListOptions o, const CancellationToken& parent) {
+  Fetch<Page> f;
   f.cancel = std::make_shared<CancellationSource>(CancellationSource::ChildOf(parent));
   auto promise = std::make_shared<std::promise<std::string>>();
   auto told = std::make_shared<std::atomic<bool>>(false);
@@ -106,11 +175,40 @@ Fetch StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::st
   o.on_continue = [promise, told](const std::string& t) {
     if (!told->exchange(true)) promise->set_value(t);
   };
-  f.page = std::async(std::launch::async, [&client, gvr, ns = std::move(ns), o, promise, told] {
-    StatusOr<ListPage> page = client.List(gvr, ns, o);
+  auto result = std::make_shared<std::promise<StatusOr<Page>>>();
+  f.page = result->get_future();
+  FetchThreads::Get().Run([&client, gvr, ns = std::move(ns), o, promise, told, result] {
+    StatusOr<Page> page = FetchPage(client, gvr, ns, o, static_cast<Page*>(nullptr));
     if (!told->exchange(true)) promise->set_value(page.ok() ? page->continue_token : std::string());
-    return page;
+    result->set_value(std::move(page));
   });
+  return f;
+}
+
+// Lazy pages: the body is fetched on this (the pager's) thread and parsed on a fetch thread,
+// so the pager fetches page k+1 while page k is parsed. The DOM pages' way (fetch and parse
+// together on a fetch thread, page k+1 requested from the pager's thread once page k's
+// continue token is known) costs more thread handoffs than a lazy page's parse takes.
+template <>
+Fetch<LazyPage> StartFetch<LazyPage>(DynamicClient& client, const GroupVersionResource& gvr,
+                                     std::string ns, ListOptions o, const CancellationToken& parent) {
+  Fetch<LazyPage> f;
+  f.cancel = std::make_shared<CancellationSource>(CancellationSource::ChildOf(parent));
+  o.cancel = f.cancel->token();
+  std::promise<std::string> token;
+  f.token = token.get_future();
+  auto result = std::make_shared<std::promise<StatusOr<LazyPage>>>();
+  f.page = result->get_future();
+  StatusOr<RawListPage> raw = FetchListPage(client, gvr, ns, o);
+  if (!raw.ok()) {
+    token.set_value("");
+    result->set_value(raw.status());
+    return f;
+  }
+  // Unknown (a server that sends items before metadata): the pager asks once the page is parsed.
+  token.set_value(raw->continue_token.value_or(""));
+  auto body = std::make_shared<RawListPage>(*std::move(raw));
+  FetchThreads::Get().Run([body, result] { result->set_value(ParseListPage(std::move(*body))); });
   return f;
 }
 
@@ -118,9 +216,10 @@ Fetch StartFetch(DynamicClient& client, const GroupVersionResource& gvr, std::st
 
 namespace {
 
+template <typename Page>
 StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResource& gvr,
                                   std::string_view ns, const ListAllOptions& options,
-                                  bool page_scoped, const ScopedPageCallback& on_page) {
+                                  bool page_scoped, const std::function<Status(Page&)>& on_page) {
   ListAllResult result;
   const bool dedupe = !options.on_restart;
   LastKey last;          // last key delivered
@@ -134,8 +233,8 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
   // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
   // streamed in, so the server prepares it while page k is parsed and delivered. At most two
   // pages exist at once.
-  Fetch current = StartFetch(client, gvr, std::string(ns), lo, options.list.cancel);
-  Fetch next;
+  Fetch<Page> current = StartFetch<Page>(client, gvr, std::string(ns), lo, options.list.cancel);
+  Fetch<Page> next;
   auto abandon = [&] {
     current.Abandon();
     next.Abandon();
@@ -149,12 +248,12 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
     if (!next_token.empty()) {
       ListOptions o = lo;
       o.continue_token = next_token;
-      next = StartFetch(client, gvr, std::string(ns), o, options.list.cancel);
+      next = StartFetch<Page>(client, gvr, std::string(ns), o, options.list.cancel);
     }
     auto page = current.page.get();
     if (!page.ok()) {
       next.Abandon();
-      next = Fetch{};
+      next = Fetch<Page>{};
       const bool expired = page.status().code() == absl::StatusCode::kOutOfRange && result.pages > 0;
       if (expired && !result.restarted) {
         LB_LOG_WARN("list {}: continue token expired after {} items; restarting the list ({})",
@@ -172,14 +271,14 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
         }
         skipping = dedupe && ordered && last.set;
         previous = LastKey{};
-        current = StartFetch(client, gvr, std::string(ns), lo, options.list.cancel);
+        current = StartFetch<Page>(client, gvr, std::string(ns), lo, options.list.cancel);
         continue;
       }
       return page.status();
     }
     ++result.pages;
     result.resource_version = page->resource_version;
-    boost::json::array& items = page->items;
+    auto& items = page->items;
     if (dedupe) {
       Status order = Dedupe(gvr, items, result, last, previous, ordered, skipping);
       if (!order.ok()) {
@@ -199,11 +298,11 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
     }
     if (last_page) break;
     current = std::move(next);
-    next = Fetch{};
+    next = Fetch<Page>{};
     if (!current.page.valid()) {  // the early token was "" but the page has one: fetch it now
       ListOptions o = lo;
       o.continue_token = page_token;
-      current = StartFetch(client, gvr, std::string(ns), o, options.list.cancel);
+      current = StartFetch<Page>(client, gvr, std::string(ns), o, options.list.cancel);
     }
   }
   if (result.skipped_duplicates > 0) {
@@ -218,14 +317,20 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
 StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
                                      std::string_view ns, const ListAllOptions& options,
                                      const PageCallback& on_page) {
-  return ListPaged(client, gvr, ns, options, /*page_scoped=*/false,
-                   [&](ListPage& page) { return on_page(page.items); });
+  return ListPaged<ListPage>(client, gvr, ns, options, /*page_scoped=*/false,
+                             [&](ListPage& page) { return on_page(page.items); });
 }
 
 StatusOr<ListAllResult> ListAllScopedPages(DynamicClient& client, const GroupVersionResource& gvr,
                                            std::string_view ns, const ListAllOptions& options,
                                            const ScopedPageCallback& on_page) {
-  return ListPaged(client, gvr, ns, options, /*page_scoped=*/true, on_page);
+  return ListPaged<ListPage>(client, gvr, ns, options, /*page_scoped=*/true, on_page);
+}
+
+StatusOr<ListAllResult> ListAllLazyPages(DynamicClient& client, const GroupVersionResource& gvr,
+                                         std::string_view ns, const ListAllOptions& options,
+                                         const LazyPageCallback& on_page) {
+  return ListPaged<LazyPage>(client, gvr, ns, options, /*page_scoped=*/false, on_page);
 }
 
 StatusOr<ListAllResult> ListAll(DynamicClient& client, const GroupVersionResource& gvr,

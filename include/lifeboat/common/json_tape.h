@@ -1,10 +1,11 @@
 #pragma once
 
-// A parsed JSON document as a flat tape: one 16-byte node per value (and per object key) in
-// document order, and every string's unescaped bytes in one buffer. Building it is a single
-// SAX pass (boost::json::basic_parser) with no per-value allocation, no hashing of object keys
-// and no reference counting, which makes it several times cheaper than a boost::json::value
-// DOM for data most of which is only looked at or passed on (a list page of the API server).
+// A parsed JSON document as a flat tape: simdjson's DOM (a sequence of 64-bit words, one or two
+// per value, and every string's unescaped bytes in one buffer), read in place. simdjson parses
+// with SIMD instructions several times faster than Boost.JSON builds a boost::json::value DOM,
+// with no per-value allocation, no hashing of object keys and no reference counting: the
+// cheapest parse for data most of which is only looked at or passed on (a list page of the API
+// server).
 //
 // A JsonNode reads the tape in place: type, scalars, members by key (a linear scan of the
 // object's keys), iteration, a DOM on demand (ToValue), and Go's json.Marshal form straight
@@ -12,6 +13,12 @@
 //
 // Duplicate keys: the last one wins everywhere (Find, ToValue, CanonicalJson), as with Go's
 // decoding into a map and Boost.JSON's parser.
+//
+// The tape format is simdjson's (doc/tape.md in its sources; Debian's libsimdjson 3.x): a
+// word's top byte is its type, '{' and '[' hold the index just past their scope in the low 32
+// bits and their element count (saturated at 2^24 - 1) in the next 24, a string holds the
+// offset of a 32-bit length and the bytes in the string buffer, and a number is followed by
+// one word with its value. json_tape_test checks it against Boost.JSON on random documents.
 
 #include <cstdint>
 #include <cstring>
@@ -19,7 +26,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <boost/json.hpp>
 
@@ -53,7 +59,7 @@ class JsonNode {
   JsonNode Find(std::string_view key) const;
   // A path of object keys; invalid when any step is missing or not an object.
   JsonNode Find(std::initializer_list<std::string_view> path) const;
-  // Objects: members; arrays: elements.
+  // Objects: members; arrays: elements; 0 otherwise.
   uint32_t size() const;
 
   // Iteration. Arrays: ForEachElement(fn(JsonNode)); objects: ForEachMember(fn(key, JsonNode)),
@@ -76,40 +82,57 @@ class JsonNode {
 
 class JsonTape {
  public:
-  struct Node {
-    JsonType type;
-    bool is_key;       // an object member's key (type kString)
-    uint32_t next;     // the index just past this value (containers: past their descendants)
-    union {
-      struct {
-        uint32_t offset, size;  // strings: bytes in strings(); containers: size = members/elements
-      } s;
-      int64_t i;
-      uint64_t u;
-      double d;
-      bool b;
-    };
-  };
-  static_assert(sizeof(Node) == 16);
+  ~JsonTape();
+  JsonTape(const JsonTape&) = delete;
+  JsonTape& operator=(const JsonTape&) = delete;
 
   // Parses `text` as one JSON document (InvalidArgument with the offset when malformed or deeper
-  // than limits.max_depth). For streaming input use JsonTapeBuilder.
+  // than limits.max_depth). For input that arrives in pieces use JsonTapeBuilder.
   static StatusOr<std::shared_ptr<JsonTape>> Parse(std::string_view text, const JsonLimits& limits = {});
 
-  JsonNode root() const { return nodes_.empty() ? JsonNode() : JsonNode(this, 0); }
-  const Node& node(uint32_t i) const { return nodes_[i]; }
-  std::string_view string(const Node& n) const { return {strings_.data() + n.s.offset, n.s.size}; }
-  size_t nodes() const { return nodes_.size(); }
-  // Bytes held (nodes and strings).
-  size_t bytes() const { return nodes_.capacity() * sizeof(Node) + strings_.capacity(); }
+  JsonNode root() const { return JsonNode(this, 1); }
+  // Bytes held (tape and strings, as allocated).
+  size_t bytes() const;
+
+  // The raw tape (see the top of this file).
+  char tag(uint32_t i) const { return static_cast<char>(words_[i] >> 56); }
+  uint64_t payload(uint32_t i) const { return words_[i] & 0x00FFFFFFFFFFFFFF; }
+  uint64_t word(uint32_t i) const { return words_[i]; }
+  // The index just past the value at `i`.
+  uint32_t next(uint32_t i) const {
+    switch (tag(i)) {
+      case '{':
+      case '[':
+        return static_cast<uint32_t>(words_[i]);
+      case 'l':
+      case 'u':
+      case 'd':
+        return i + 2;
+      default:
+        return i + 1;
+    }
+  }
+  // The string at `i` (a '"' word).
+  std::string_view string(uint32_t i) const {
+    const uint8_t* p = strings_ + payload(i);
+    uint32_t len;
+    std::memcpy(&len, p, sizeof len);
+    return {reinterpret_cast<const char*>(p + sizeof len), len};
+  }
 
  private:
   friend class JsonTapeBuilder;
-  std::vector<Node> nodes_;
-  std::vector<char> strings_;
+  struct Document;
+  explicit JsonTape(std::unique_ptr<Document> doc);
+  // Parses `size` bytes at `text`, readable for simdjson's padding (64 bytes) beyond them.
+  static StatusOr<std::shared_ptr<JsonTape>> ParseInto(const char* text, size_t size, const JsonLimits& limits);
+
+  std::unique_ptr<Document> doc_;
+  const uint64_t* words_ = nullptr;
+  const uint8_t* strings_ = nullptr;
 };
 
-// Builds a JsonTape from a document that arrives in pieces.
+// Builds a JsonTape from a document that arrives in pieces: Write buffers them, Finish parses.
 class JsonTapeBuilder {
  public:
   explicit JsonTapeBuilder(const JsonLimits& limits = {});
@@ -117,17 +140,15 @@ class JsonTapeBuilder {
   JsonTapeBuilder(const JsonTapeBuilder&) = delete;
   JsonTapeBuilder& operator=(const JsonTapeBuilder&) = delete;
 
-  // Feeds the next piece; false (and `ec` set) when the document is malformed so far.
-  bool Write(std::string_view piece, boost::system::error_code& ec);
-  // Ends the document; false (and `ec` set) when it is incomplete.
-  bool Finish(boost::system::error_code& ec);
-  // The tape of a finished document (the builder starts over empty).
-  std::shared_ptr<JsonTape> Release();
-  // Drops everything fed so far.
+  // Appends the next piece; ResourceExhausted beyond limits.max_bytes.
+  Status Write(std::string_view piece);
+  // Parses what was written: the tape, or InvalidArgument "invalid JSON at offset N: ..." (the
+  // builder starts over empty either way).
+  StatusOr<std::shared_ptr<JsonTape>> Finish();
+  // Drops everything written so far.
   void Reset();
 
  private:
-  friend class JsonTape;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -143,28 +164,17 @@ std::string CanonicalJson(JsonNode node, std::initializer_list<JsonExtraMember> 
 // ----------------------------------------------------------------------------------------------
 // Inline parts.
 
-inline JsonType JsonNode::type() const { return tape_->node(index_).type; }
-
-inline uint32_t JsonNode::size() const {
-  const JsonTape::Node& n = tape_->node(index_);
-  return n.type == JsonType::kObject || n.type == JsonType::kArray ? n.s.size : 0;
-}
-
 template <typename Fn>
 void JsonNode::ForEachElement(Fn&& fn) const {
   if (!is_array()) return;
-  const JsonTape::Node& a = tape_->node(index_);
-  for (uint32_t i = index_ + 1; i < a.next; i = tape_->node(i).next) fn(JsonNode(tape_, i));
+  for (uint32_t i = index_ + 1; tape_->tag(i) != ']'; i = tape_->next(i)) fn(JsonNode(tape_, i));
 }
 
 template <typename Fn>
 void JsonNode::ForEachMember(Fn&& fn) const {
   if (!is_object()) return;
-  const JsonTape::Node& o = tape_->node(index_);
-  for (uint32_t k = index_ + 1; k < o.next;) {
-    const uint32_t v = k + 1;
-    fn(tape_->string(tape_->node(k)), JsonNode(tape_, v));
-    k = tape_->node(v).next;
+  for (uint32_t k = index_ + 1; tape_->tag(k) != '}'; k = tape_->next(k + 1)) {
+    fn(tape_->string(k), JsonNode(tape_, k + 1));
   }
 }
 
