@@ -123,8 +123,8 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
       if (r.group != g.name || r.version != g.preferred_version || !r.HasVerb("list")) continue;
       lifeboat::kube::ListAllOptions lo;
       lo.page_size = page;
-      // The pager the backup uses (page-scoped items: the library's cheapest list).
-      auto res = lifeboat::kube::ListAllScopedPages(client, r.gvr(), "", lo, [&](lifeboat::kube::ListPage& p) {
+      // The library's cheapest list (lazy pages; the backup itself lists page-scoped DOM pages).
+      auto res = lifeboat::kube::ListAllLazyPages(client, r.gvr(), "", lo, [&](lifeboat::kube::LazyPage& p) {
         items += static_cast<int64_t>(p.items.size());
         return absl::OkStatus();
       });
