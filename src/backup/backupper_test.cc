@@ -254,6 +254,37 @@ TEST_F(BackupperTest, NamespaceFilterTakesRelatedClusterObjectsThroughActions) {
   EXPECT_THAT(items, Not(Contains("configmaps/other/db")));
 }
 
+TEST_F(BackupperTest, ExcludedAndDeletingItemsAreSkippedAndLogged) {
+  // The exclude label and a deletionTimestamp (a finalizer keeps a deleted object) keep listed
+  // items out, with Velero's log lines; a kept item is written in Go's json.Marshal form.
+  const kube::GroupVersionResource ns{"", "v1", "namespaces"}, cm{"", "v1", "configmaps"};
+  Create(ns, "", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"leaving"}})");
+  Create(cm, "leaving", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kept"},"data":{"html":"<b>&</b>","ratio":"0.1"}})");
+  Create(cm, "leaving", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"going","finalizers":["example.com/hold"]}})");
+  Create(cm, "leaving", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"hidden","labels":{"velero.io/exclude-from-backup":"true"}}})");
+  ASSERT_TRUE(client_->Delete(cm, "leaving", "going").ok());
+  api::Backup in;
+  in.spec.included_namespaces = {"leaving"};
+  api::Backup b = Run(in);
+  ASSERT_EQ(b.status.phase, api::BackupPhase::kCompleted) << b.status.failure_reason;
+  auto entries = ReadArchive(*store_, b.metadata.name);
+  auto items = Items(entries);
+  EXPECT_THAT(items, Contains("configmaps/leaving/kept"));
+  EXPECT_THAT(items, Not(Contains("configmaps/leaving/going")));
+  EXPECT_THAT(items, Not(Contains("configmaps/leaving/hidden")));
+  auto live = client_->Get(cm, "leaving", "kept");
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(entries["resources/configmaps/namespaces/leaving/kept.json"], CanonicalJson(*live));
+  std::string gz;
+  auto sink = StringSink(&gz);
+  ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kLog, *sink).ok());
+  const std::string log = *Gunzip(gz);
+  EXPECT_THAT(log, HasSubstr("Skipping item because it's being deleted."));
+  EXPECT_THAT(log, HasSubstr("Excluding item because it has label velero.io/exclude-from-backup=true"));
+  EXPECT_THAT(log, HasSubstr("name=going"));
+  EXPECT_THAT(log, HasSubstr("name=hidden"));
+}
+
 TEST_F(BackupperTest, LabelAndOrSelectors) {
   api::Backup one;
   one.spec.label_selector = *api::LabelSelector::Parse("tier=web");
