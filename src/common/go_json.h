@@ -50,6 +50,8 @@ class Out {
 
 // Writes Go's encoding of `s` (escapeHTML on, as json.Marshal).
 void GoString(std::string_view s, Out& out);
+// The same for a string followed by at least 16 readable bytes (a JsonTape's strings).
+void GoStringPadded(std::string_view s, Out& out);
 // Go's float64 encoding.
 void GoFloat(double f, Out& out);
 

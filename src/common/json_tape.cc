@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <algorithm>
+#include <bit>
 #include <array>
 #include <cmath>
 #include <mutex>
@@ -171,11 +172,19 @@ constexpr size_t kMaxKeptBytes = size_t{8} << 20;   // of input a pooled one may
 template <typename T>
 class Pool {
  public:
-  std::unique_ptr<T> Take() {
+  // The most recently given one with room for `need` bytes (T::room()), else the most recent.
+  std::unique_ptr<T> Take(size_t need = 0) {
     std::lock_guard lock(mu_);
     if (free_.empty()) return std::make_unique<T>();
-    std::unique_ptr<T> t = std::move(free_.back());
-    free_.pop_back();
+    size_t pick = free_.size() - 1;
+    for (size_t i = free_.size(); i-- > 0;) {
+      if (free_[i]->room() >= need) {
+        pick = i;
+        break;
+      }
+    }
+    std::unique_ptr<T> t = std::move(free_[pick]);
+    free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(pick));
     return t;
   }
   void Give(std::unique_ptr<T> t) {
@@ -192,10 +201,11 @@ class Pool {
 struct Input {
   std::unique_ptr<char[]> data;
   size_t size = 0, capacity = 0;  // capacity excludes the padding
+  size_t room() const { return capacity; }
 
   void Append(std::string_view piece) {
     if (piece.size() > capacity - size) {
-      const size_t cap = std::max(size + piece.size(), std::max<size_t>(2 * capacity, 64 << 10));
+      const size_t cap = std::bit_ceil(std::max(size + piece.size(), std::max<size_t>(2 * capacity, 64 << 10)));
       std::unique_ptr<char[]> bigger(new char[cap + simdjson::SIMDJSON_PADDING]);
       if (size > 0) std::memcpy(bigger.get(), data.get(), size);
       data = std::move(bigger);
@@ -216,6 +226,7 @@ Pool<T>& PoolOf() {
 
 struct JsonTape::Document {
   simdjson::dom::document doc;
+  size_t room() const { return doc.capacity(); }
 };
 
 JsonTape::JsonTape(std::unique_ptr<Document> doc) : doc_(std::move(doc)) {
@@ -237,10 +248,11 @@ size_t JsonTape::bytes() const {
 StatusOr<std::shared_ptr<JsonTape>> JsonTape::ParseInto(const char* text, size_t size, const JsonLimits& limits) {
   thread_local std::unique_ptr<simdjson::dom::parser> parser;
   if (!parser) parser = std::make_unique<simdjson::dom::parser>();
-  std::unique_ptr<JsonTape::Document> doc = PoolOf<JsonTape::Document>().Take();
-  // Room for a little more than this document, so that the next, slightly larger page of the
-  // same list does not reallocate.
-  const size_t want = std::max<size_t>(size + size / 8, 4096);
+  std::unique_ptr<JsonTape::Document> doc = PoolOf<JsonTape::Document>().Take(size);
+  // Room rounded up to a power of two, so that pooled documents and parsers serve the pages of
+  // other lists too instead of being reallocated (and faulted in again) for each larger one.
+  // Only the part a page uses is ever touched.
+  const size_t want = std::bit_ceil(std::max<size_t>(size, 4096));
   simdjson::error_code error = simdjson::SUCCESS;
   if (parser->capacity() < size || parser->max_depth() != limits.max_depth) {
     error = parser->allocate(want, limits.max_depth);
@@ -327,9 +339,12 @@ void Marshal(const JsonTape& t, uint32_t index, Out& out, std::initializer_list<
 // with the extra members that have no key of their own.
 void MarshalObject(const JsonTape& t, uint32_t index, Out& out,
                    std::initializer_list<JsonExtraMember> extra) {
+  // Trivial, so that the array below is not initialized on every call (objects are many).
   struct Member {
-    std::string_view key;
+    const char* key_data;
+    uint32_t key_size;
     uint32_t value;  // the value's index, or UINT32_MAX - i for extra[i]
+    std::string_view key() const { return {key_data, key_size}; }
   };
   constexpr size_t kSmall = 32;
   std::array<Member, kSmall> small;
@@ -343,38 +358,49 @@ void MarshalObject(const JsonTape& t, uint32_t index, Out& out,
   size_t n = 0;
   bool sorted = true;
   for (uint32_t k = index + 1; t.tag(k) != '}'; k = t.next(k + 1)) {
-    Member m{t.string(k), k + 1};
-    if (n > 0 && !go_json::KeyLess(members[n - 1].key, m.key)) sorted = false;
-    members[n++] = m;
+    const std::string_view key = t.string(k);
+    if (n > 0 && !go_json::KeyLess(members[n - 1].key(), key)) sorted = false;
+    members[n++] = Member{key.data(), static_cast<uint32_t>(key.size()), k + 1};
   }
   const size_t own = n;
   uint32_t e = 0;
   for (const JsonExtraMember& x : extra) {
     bool present = false;
-    for (size_t i = 0; i < own && !present; ++i) present = members[i].key == x.key;
+    for (size_t i = 0; i < own && !present; ++i) present = members[i].key() == x.key;
     if (!present) {
-      members[n++] = {x.key, UINT32_MAX - e};
+      members[n++] = Member{x.key.data(), static_cast<uint32_t>(x.key.size()), UINT32_MAX - e};
       sorted = false;
     }
     ++e;
   }
   if (!sorted) {
-    // Stable: of repeated keys the one last in the document stays last.
-    std::stable_sort(members, members + n, [](const Member& a, const Member& b) {
-      return go_json::KeyLess(a.key, b.key);
-    });
+    // Stable: of repeated keys the one last in the document stays last. Insertion sort for the
+    // usual few members (std::stable_sort allocates a buffer).
+    auto less = [](const Member& a, const Member& b) { return go_json::KeyLess(a.key(), b.key()); };
+    if (n <= kSmall) {
+      for (size_t i = 1; i < n; ++i) {
+        const Member m = members[i];
+        size_t j = i;
+        for (; j > 0 && less(m, members[j - 1]); --j) members[j] = members[j - 1];
+        members[j] = m;
+      }
+    } else {
+      std::stable_sort(members, members + n, less);
+    }
   }
   out.Char('{');
   bool first = true;
   for (size_t i = 0; i < n; ++i) {
-    if (i + 1 < n && members[i + 1].key == members[i].key) continue;  // a later one wins
+    if (i + 1 < n && members[i + 1].key() == members[i].key()) continue;  // a later one wins
     if (!first) out.Char(',');
     first = false;
-    go_json::GoString(members[i].key, out);
-    out.Char(':');
     if (members[i].value > UINT32_MAX - extra.size()) {
+      go_json::GoString(members[i].key(), out);
+      out.Char(':');
       go_json::GoString(extra.begin()[UINT32_MAX - members[i].value].value, out);
     } else {
+      go_json::GoStringPadded(members[i].key(), out);  // a tape string
+      out.Char(':');
       Marshal(t, members[i].value, out, {});
     }
   }
@@ -396,7 +422,9 @@ void Marshal(const JsonTape& t, uint32_t index, Out& out, std::initializer_list<
       return;
     }
     case '"':
-      go_json::GoString(t.string(index), out);
+      // simdjson's string buffer ends with SIMDJSON_PADDING (64) bytes beyond the room its
+      // strings can take, so 16 bytes past any string are readable.
+      go_json::GoStringPadded(t.string(index), out);
       return;
     case 'l':
       out.Reserve(24);
@@ -423,13 +451,21 @@ void Marshal(const JsonTape& t, uint32_t index, Out& out, std::initializer_list<
 
 }  // namespace
 
-std::string CanonicalJson(JsonNode node, std::initializer_list<JsonExtraMember> extra) {
-  if (!node.valid()) return "null";
+void AppendCanonicalJson(JsonNode node, std::string& out, std::initializer_list<JsonExtraMember> extra) {
+  if (!node.valid()) {
+    out.append("null");
+    return;
+  }
   thread_local Out buffer;
   buffer.Clear();
   Marshal(*node.tape(), node.index(), buffer, extra);
-  std::string out(buffer.view());
+  out.append(buffer.view());
   if (buffer.capacity() > (size_t{4} << 20)) buffer = Out();
+}
+
+std::string CanonicalJson(JsonNode node, std::initializer_list<JsonExtraMember> extra) {
+  std::string out;
+  AppendCanonicalJson(node, out, extra);
   return out;
 }
 

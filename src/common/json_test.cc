@@ -81,6 +81,32 @@ TEST(JsonTest, CanonicalJsonEscapesLongStringsWithoutOverrunAndSortsKeysAsBytes)
   EXPECT_EQ(CanonicalJson(o), "{\"\":1,\"Z\":1,\"a\":1,\"aa\":1,\"ab\":1,\"z\":1,\"\xc3\xa9\":1}");
 }
 
+TEST(JsonTest, CanonicalJsonEscapesEveryByteWhereverItStandsInALongString) {
+  // The encoder scans plain runs sixteen bytes at a time: each byte that needs care, placed at
+  // every offset of a 40-byte plain run, must come out as the byte-at-a-time rules say.
+  auto expect = [](std::string_view special) -> std::string {
+    if (special == "\"") return "\\\"";
+    if (special == "\\") return "\\\\";
+    if (special == "<") return "\\u003c";
+    if (special == ">") return "\\u003e";
+    if (special == "&") return "\\u0026";
+    if (special == "\n") return "\\n";
+    if (special == "\x1f") return "\\u001f";
+    if (special == "\xe2\x80\xa8") return "\\u2028";
+    if (special == "\xff") return "\\ufffd";
+    return std::string(special);  // valid UTF-8 and DEL are kept
+  };
+  for (std::string_view special : {"\"", "\\", "<", ">", "&", "\n", "\x1f", "\x7f", "\xc3\xa9",
+                                   "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xff"}) {
+    for (size_t at = 0; at <= 40; ++at) {
+      const std::string plain = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+      std::string in = plain.substr(0, at) + std::string(special) + plain.substr(at);
+      std::string want = "\"" + plain.substr(0, at) + expect(special) + plain.substr(at) + "\"";
+      EXPECT_EQ(CanonicalJson(boost::json::string(in)), want) << at;
+    }
+  }
+}
+
 TEST(JsonTest, GoJsonIndentIsKubernetesPrettyJson) {
   auto v = ParseJson(R"({"kind":"Backup","spec":{"hooks":{},"includedNamespaces":["*"],"ttl":"720h0m0s"},"status":{"a":[],"n":1}})");
   ASSERT_TRUE(v.ok());

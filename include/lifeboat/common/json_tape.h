@@ -160,6 +160,8 @@ struct JsonExtraMember {
   std::string_view key, value;
 };
 std::string CanonicalJson(JsonNode node, std::initializer_list<JsonExtraMember> extra = {});
+// The same, appended to `out`.
+void AppendCanonicalJson(JsonNode node, std::string& out, std::initializer_list<JsonExtraMember> extra = {});
 
 // ----------------------------------------------------------------------------------------------
 // Inline parts.
