@@ -52,7 +52,8 @@ class StringSourceImpl : public ByteSource {
 
 class FileSourceImpl : public ByteSource {
  public:
-  FileSourceImpl(int fd, fs::path path, int64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  FileSourceImpl(int fd, fs::path path, int64_t size, bool takeable)
+      : fd_(fd), path_(std::move(path)), size_(size), takeable_(takeable) {}
   ~FileSourceImpl() override { ::close(fd_); }
   StatusOr<size_t> Read(std::span<char> buffer) override {
     while (true) {
@@ -66,11 +67,13 @@ class FileSourceImpl : public ByteSource {
     return absl::OkStatus();
   }
   int64_t Size() const override { return size_; }
+  const fs::path* TakeableFile() const override { return takeable_ ? &path_ : nullptr; }
 
  private:
   int fd_;
   fs::path path_;
   int64_t size_;
+  bool takeable_;
 };
 
 class StringSinkImpl : public ByteSink {
@@ -159,6 +162,44 @@ class AtomicFileSinkImpl : public ByteSink {
   fs::path path_;
 };
 
+class ScratchFileSinkImpl : public ByteSink {
+ public:
+  ScratchFileSinkImpl(int fd, fs::path path, bool early_writeback)
+      : fd_(fd), path_(std::move(path)), early_writeback_(early_writeback) {}
+  ~ScratchFileSinkImpl() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Write(std::string_view data) override {
+    if (fd_ < 0) return absl::FailedPreconditionError("write to a closed file sink " + path_.string());
+    LIFEBOAT_RETURN_IF_ERROR(WriteAll(fd_, data, path_));
+    written_ += static_cast<int64_t>(data.size());
+    if (early_writeback_ && written_ - flushed_ >= kWritebackBytes) {
+      // Starts writeback of what was written since the last call; does not wait for it. A
+      // failure here only means the later sync does all the work.
+      (void)::sync_file_range(fd_, flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
+      flushed_ = written_;
+    }
+    return absl::OkStatus();
+  }
+  Status Close() override {
+    if (fd_ < 0) return absl::FailedPreconditionError("file sink " + path_.string() + " already closed");
+    const int fd = fd_;
+    fd_ = -1;
+    if (early_writeback_ && written_ > flushed_) {
+      (void)::sync_file_range(fd, flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
+    }
+    if (::close(fd) != 0) return ErrnoError("close", path_, errno);
+    return absl::OkStatus();
+  }
+
+ private:
+  static constexpr int64_t kWritebackBytes = int64_t{4} << 20;
+  int fd_;
+  fs::path path_;
+  bool early_writeback_;
+  int64_t written_ = 0, flushed_ = 0;
+};
+
 }  // namespace
 
 StatusOr<size_t> ViewSource::Read(std::span<char> buffer) {
@@ -172,7 +213,8 @@ std::unique_ptr<ByteSource> StringSource(std::string data) {
   return std::make_unique<StringSourceImpl>(std::move(data));
 }
 
-StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::filesystem::path& path) {
+namespace {
+StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::filesystem::path& path, bool takeable) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("open", path, errno);
   struct stat st {};
@@ -185,7 +227,16 @@ StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::filesystem::path& pa
     ::close(fd);
     return absl::FailedPreconditionError(path.string() + " is not a regular file");
   }
-  return std::unique_ptr<ByteSource>(std::make_unique<FileSourceImpl>(fd, path, static_cast<int64_t>(st.st_size)));
+  return std::unique_ptr<ByteSource>(std::make_unique<FileSourceImpl>(fd, path, static_cast<int64_t>(st.st_size), takeable));
+}
+}  // namespace
+
+StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::filesystem::path& path) {
+  return OpenFileSource(path, /*takeable=*/false);
+}
+
+StatusOr<std::unique_ptr<ByteSource>> TakeableFileSource(const std::filesystem::path& path) {
+  return OpenFileSource(path, /*takeable=*/true);
 }
 
 std::unique_ptr<ByteSink> StringSink(std::string* out) { return std::make_unique<StringSinkImpl>(out); }
@@ -203,6 +254,18 @@ StatusOr<std::unique_ptr<ByteSink>> AtomicFileSink(const std::filesystem::path& 
     return ErrnoError("chmod", tmp, err);
   }
   return std::unique_ptr<ByteSink>(std::make_unique<AtomicFileSinkImpl>(fd, tmp, path));
+}
+
+StatusOr<std::unique_ptr<ByteSink>> ScratchFileSink(const std::filesystem::path& path, int mode,
+                                                    bool early_writeback) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoError("create", path, errno);
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError("chmod", path, err);
+  }
+  return std::unique_ptr<ByteSink>(std::make_unique<ScratchFileSinkImpl>(fd, path, early_writeback));
 }
 
 StatusOr<int64_t> Copy(ByteSource& source, ByteSink& sink) {

@@ -229,6 +229,45 @@ TEST(AtomicFileSinkTest, FileAbsentUntilClose) {
   EXPECT_EQ(ReadRaw(p), "hello world");
 }
 
+TEST(ScratchFileSinkTest, WritesInPlaceAndTruncates) {
+  TempDir dir;
+  fs::path p = dir.path() / "scratch";
+  WriteRaw(p, "an older, longer content");
+  auto sink = ScratchFileSink(p);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  ASSERT_TRUE((*sink)->Write("hello ").ok());
+  ASSERT_TRUE((*sink)->Write("world").ok());
+  ASSERT_TRUE((*sink)->Close().ok());
+  EXPECT_EQ(ReadRaw(p), "hello world");
+  EXPECT_EQ(fs::status(p).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_THAT(dir.Entries(), ::testing::ElementsAre("scratch"));
+  EXPECT_FALSE((*sink)->Write("x").ok());
+  EXPECT_FALSE((*sink)->Close().ok());
+  EXPECT_FALSE(ScratchFileSink(dir.path() / "missing" / "f").ok());
+
+  // With early writeback (the kernel is asked to write each few MiB as they come): the same
+  // bytes, whatever the pieces.
+  const fs::path big = dir.path() / "big";
+  auto early = ScratchFileSink(big, 0600, /*early_writeback=*/true);
+  ASSERT_TRUE(early.ok()) << early.status();
+  std::string want;
+  for (int i = 0; i < 700; ++i) {
+    std::string piece(10000 + i, static_cast<char>('a' + i % 26));
+    want += piece;
+    ASSERT_TRUE((*early)->Write(piece).ok());
+  }
+  ASSERT_TRUE((*early)->Close().ok());
+  EXPECT_EQ(ReadRaw(big), want);
+  auto source = TakeableFileSource(big);
+  ASSERT_TRUE(source.ok());
+  ASSERT_NE((*source)->TakeableFile(), nullptr);
+  EXPECT_EQ(*(*source)->TakeableFile(), big);
+  EXPECT_EQ((*source)->Size(), static_cast<int64_t>(want.size()));
+  auto plain = FileSource(big);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->TakeableFile(), nullptr);
+}
+
 TEST(AtomicFileSinkTest, ReplacesExistingOnlyOnClose) {
   TempDir dir;
   fs::path p = dir.path() / "out.txt";

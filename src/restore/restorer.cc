@@ -190,7 +190,7 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
   auto temp = TempDir::Create(options_.temp_dir);
   if (!temp.ok()) return fail(std::string(temp.status().message()));
   const fs::path log_path = temp->path() / "log.gz";
-  auto log_file = AtomicFileSink(log_path, 0600);
+  auto log_file = ScratchFileSink(log_path, 0600);  // in a temp dir: read back, then deleted
   if (!log_file.ok()) return fail(std::string(log_file.status().message()));
   engine::RestoreLog log(log_file->get(), r.metadata.namespace_ + "/" + r.metadata.name, clock,
                          engine::LogKind::kRestore);
@@ -206,7 +206,7 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
   std::string failure = [&]() -> std::string {
     const fs::path tarball = temp->path() / "backup.tar.gz";
     {
-      auto sink = AtomicFileSink(tarball, 0600);
+      auto sink = ScratchFileSink(tarball, 0600);  // a scratch copy: never fsynced
       if (!sink.ok()) return std::string(sink.status().message());
       Status got = deps_.store->GetBackupFile(backup.metadata.name,
                                               storage::BackupFile::kContents, **sink);

@@ -230,6 +230,29 @@ Status CopyBody(ByteSource& body, int fd, std::string_view key) {
   return absl::OkStatus();
 }
 
+// A body that is a finished scratch file on the bucket's file system (ByteSource::TakeableFile)
+// is hard-linked as `tmp` in `dir` instead of copied, then made durable like a copy: no second
+// copy of a backup's archive is written and synced. False (nothing done) when the body is no
+// such file or cannot be linked here (another file system); true with `s` set otherwise.
+bool TakeFile(ByteSource& body, int dir, const std::string& tmp, std::string_view key, Status& s) {
+  const fs::path* path = body.TakeableFile();
+  if (path == nullptr || ::linkat(AT_FDCWD, path->c_str(), dir, tmp.c_str(), 0) != 0) return false;
+  Fd file(::openat(dir, tmp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (file.get() < 0) {
+    s = ErrnoStatus("opening the linked temporary file for", key, errno);
+  } else if (::fstat(file.get(), &st) != 0) {
+    s = ErrnoStatus("stat of", key, errno);
+  } else if (!S_ISREG(st.st_mode) || (body.Size() >= 0 && st.st_size != body.Size())) {
+    s = absl::DataLossError("body of " + std::string(key) + " changed size while it was stored");
+  } else if (::fchmod(file.get(), 0644) != 0) {
+    s = ErrnoStatus("chmod of", key, errno);
+  } else if (::fsync(file.get()) != 0) {
+    s = ErrnoStatus("syncing", key, errno);
+  }
+  return true;
+}
+
 }  // namespace
 
 Status LocalObjectStore::Put(std::string_view bucket, std::string_view key, ByteSource& body) {
@@ -250,13 +273,16 @@ Status LocalObjectStore::PutOnce(std::string_view bucket, std::string_view key,
   LIFEBOAT_ASSIGN_OR_RETURN(DirChain chain, WalkDirs(std::move(bucket_fd), segments, key, true));
   const int dir = chain.last();
   const std::string tmp = TempName();
-  Fd file(::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (file.get() < 0) {
-    if (errno == ENOENT) return absl::AbortedError("directory of " + std::string(key) + " removed");
-    return ErrnoStatus("creating temporary file for", key, errno);
+  Status s;
+  if (!TakeFile(body, dir, tmp, key, s)) {
+    Fd file(::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (file.get() < 0) {
+      if (errno == ENOENT) return absl::AbortedError("directory of " + std::string(key) + " removed");
+      return ErrnoStatus("creating temporary file for", key, errno);
+    }
+    s = CopyBody(body, file.get(), key);
+    file.Reset();
   }
-  Status s = CopyBody(body, file.get(), key);
-  file.Reset();
   if (s.ok() && ::renameat(dir, tmp.c_str(), dir, segments.back().c_str()) != 0) {
     if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
       s = absl::FailedPreconditionError("cannot store " + std::string(key) +

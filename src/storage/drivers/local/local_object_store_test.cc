@@ -174,6 +174,32 @@ TEST_F(LocalObjectStoreTest, WritesLeaveNoTemporaryFiles) {
   EXPECT_EQ(*ReadFile(root_ / "bucket" / "a" / "b" / "c"), "data");
 }
 
+TEST_F(LocalObjectStoreTest, TakeableFilesAreLinkedOtherFilesCopied) {
+  // A finished scratch file on the same file system becomes the object without a copy (the same
+  // inode), readable like any object; a plain file source is copied.
+  const fs::path scratch = base_ / "outside" / "archive";
+  { std::ofstream(scratch) << "archive bytes"; }
+  fs::permissions(scratch, fs::perms::owner_read | fs::perms::owner_write);
+  auto takeable = TakeableFileSource(scratch);
+  ASSERT_TRUE(takeable.ok()) << takeable.status();
+  ASSERT_TRUE(store_->Put("bucket", "b/archive.tar.gz", **takeable).ok());
+  const fs::path object = root_ / "bucket" / "b" / "archive.tar.gz";
+  EXPECT_EQ(*ReadFile(object), "archive bytes");
+  EXPECT_TRUE(fs::equivalent(object, scratch));
+  EXPECT_EQ(fs::status(object).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  fs::remove(scratch);  // the caller deletes its scratch file: the object stays
+  EXPECT_EQ(*ReadFile(object), "archive bytes");
+  EXPECT_THAT(*store_->ListObjects("bucket", "b/"), ElementsAre("b/archive.tar.gz"));
+
+  { std::ofstream(scratch) << "plain"; }
+  auto plain = FileSource(scratch);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE(store_->Put("bucket", "b/plain", **plain).ok());
+  EXPECT_FALSE(fs::equivalent(root_ / "bucket" / "b" / "plain", scratch));
+  EXPECT_EQ(*ReadFile(root_ / "bucket" / "b" / "plain"), "plain");
+}
+
 TEST_F(LocalObjectStoreTest, TemporaryFilesAreNotListed) {
   ASSERT_TRUE(PutKey("a/real").ok());
   std::ofstream(root_ / "bucket" / "a" / ".lifeboat-tmp-123-0-0") << "partial";
