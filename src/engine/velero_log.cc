@@ -10,7 +10,7 @@ namespace {
 
 // Formatting a time is slow next to the rest of a log line: each thread keeps the last second
 // it formatted.
-std::string Rfc3339(Clock::TimePoint t) {
+const std::string& Rfc3339(Clock::TimePoint t) {
   thread_local int64_t cached_second = -1;
   thread_local std::string cached;
   const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -74,26 +74,38 @@ boost::json::object Result::ToJson() const {
   return o;
 }
 
-std::string LogfmtValue(std::string_view v) {
+void AppendLogfmtValue(std::string& out, std::string_view v) {
   bool bare = !v.empty();
   for (char c : v) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '.' || c == '_' || c == '/' || c == '@' || c == '^' || c == '+';
-    if (!ok) bare = false;
-  }
-  if (bare) return std::string(v);
-  std::string q = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      q += '\\';
-      q += c;
-    } else if (c == '\n') {
-      q += "\\n";
-    } else {
-      q += c;
+    if (!ok) {
+      bare = false;
+      break;
     }
   }
-  return q + "\"";
+  if (bare) {
+    out.append(v);
+    return;
+  }
+  out += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+std::string LogfmtValue(std::string_view v) {
+  std::string out;
+  AppendLogfmtValue(out, v);
+  return out;
 }
 
 BackupLog::BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind)
@@ -108,23 +120,43 @@ BackupLog::~BackupLog() = default;
 
 void BackupLog::Line(std::string_view level, std::string_view msg, const LogFields& f,
                      std::string_view error) {
-  // logrus text format: time, level, msg, then the fields sorted by key.
-  std::string line = "time=\"" + Rfc3339(clock_->Now()) + "\" level=" + std::string(level) +
-                     " msg=" + LogfmtValue(msg);
-  if (kind_ == LogKind::kBackup) line += " backup=" + LogfmtValue(backup_);
-  if (!error.empty()) line += " error=" + LogfmtValue(error);
-  if (!f.name.empty()) line += " name=" + LogfmtValue(f.name);
-  if (!f.ns.empty()) line += " namespace=" + LogfmtValue(f.ns);
-  if (!f.resource.empty()) line += " resource=" + LogfmtValue(f.resource);
-  if (kind_ == LogKind::kRestore) line += " restore=" + LogfmtValue(backup_);  // keys sorted
-  line += '\n';
+  const Clock::TimePoint now = clock_->Now();
   std::lock_guard lock(mu_);
-  if (write_error_.ok()) write_error_ = gzip_->Write(line);
+  // logrus text format: time, level, msg, then the fields sorted by key. Lines gather in
+  // pending_ and go to the gzip stream a block at a time.
+  std::string& line = pending_;
+  auto field = [](std::string& out, std::string_view key, std::string_view value) {
+    out.append(key);
+    AppendLogfmtValue(out, value);
+  };
+  // Most lines repeat the previous one's level and message ("Backing up item").
+  if (level != prefix_level_ || msg != prefix_msg_) {
+    prefix_level_ = level;
+    prefix_msg_ = msg;
+    prefix_ = "\" level=";
+    prefix_.append(level);
+    field(prefix_, " msg=", msg);
+    if (kind_ == LogKind::kBackup) field(prefix_, " backup=", backup_);
+  }
+  line.append("time=\"").append(Rfc3339(now)).append(prefix_);
+  if (!error.empty()) field(line, " error=", error);
+  if (!f.name.empty()) field(line, " name=", f.name);
+  if (!f.ns.empty()) field(line, " namespace=", f.ns);
+  if (!f.resource.empty()) field(line, " resource=", f.resource);
+  if (kind_ == LogKind::kRestore) field(line, " restore=", backup_);  // keys sorted
+  line += '\n';
+  if (pending_.size() >= kPendingBytes) FlushLocked();
   if (level == "warning" || level == "error") {
     std::string entry = kind_ == LogKind::kBackup ? ResultEntry(msg, f, error)
                                                   : RestoreResultEntry(msg, error);
     Record(level == "warning" ? warnings_ : errors_, std::move(entry), f, kind_);
   }
+}
+
+void BackupLog::FlushLocked() {
+  if (pending_.empty()) return;
+  if (write_error_.ok()) write_error_ = gzip_->Write(pending_);
+  pending_.clear();
 }
 
 void BackupLog::Info(std::string_view msg, const LogFields& fields) { Line("info", msg, fields, {}); }
@@ -162,6 +194,7 @@ boost::json::object BackupLog::ResultsJson() const {
 
 Status BackupLog::Close() {
   std::lock_guard lock(mu_);
+  FlushLocked();
   Status closed = gzip_->Close();
   if (closed.ok()) closed = out_->Close();
   return write_error_.ok() ? closed : write_error_;
@@ -169,6 +202,7 @@ Status BackupLog::Close() {
 
 Status BackupLog::Checkpoint() {
   std::lock_guard lock(mu_);
+  FlushLocked();
   Status ended = gzip_->Close();  // Z_FINISH into out_, which stays open
   gzip_ = GzipSink(&unclosed_, /*level=*/1);
   if (write_error_.ok()) write_error_ = ended;

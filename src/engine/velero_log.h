@@ -84,6 +84,9 @@ class BackupLog {
  private:
   void Line(std::string_view level, std::string_view msg, const LogFields& fields,
             std::string_view error);
+  // Writes pending_ into the gzip stream (mu_ held).
+  void FlushLocked();
+  static constexpr size_t kPendingBytes = 64 << 10;
   // Forwards to out_ but never closes it, so a gzip member can end without ending the file.
   class Unclosed : public ByteSink {
    public:
@@ -102,6 +105,10 @@ class BackupLog {
   LogKind kind_;
   mutable std::mutex mu_;
   Status write_error_;
+  std::string pending_;  // whole lines not yet in the gzip stream
+  // "\" level=... msg=... backup=..." of the last line, for the next one with the same level and
+  // message.
+  std::string prefix_level_, prefix_msg_, prefix_;
   Result warnings_, errors_;
 };
 
@@ -110,5 +117,7 @@ using RestoreLog = BackupLog;
 
 // One logrus text-format value: bare when it is made of [A-Za-z0-9-._/@^+], quoted otherwise.
 std::string LogfmtValue(std::string_view v);
+// The same, appended to `out`.
+void AppendLogfmtValue(std::string& out, std::string_view v);
 
 }  // namespace lifeboat::engine
