@@ -389,9 +389,19 @@ boost::json::value LazyItem::Json(boost::json::storage_ptr storage) const {
 }
 
 std::string LazyItem::Canonical() const {
-  if (source_->kind.empty()) return CanonicalJson(node_);
-  if (source_->api_version.empty()) return CanonicalJson(node_, {{"kind", source_->kind}});
-  return CanonicalJson(node_, {{"kind", source_->kind}, {"apiVersion", source_->api_version}});
+  std::string out;
+  AppendCanonical(out);
+  return out;
+}
+
+void LazyItem::AppendCanonical(std::string& out) const {
+  if (source_->kind.empty()) {
+    AppendCanonicalJson(node_, out);
+  } else if (source_->api_version.empty()) {
+    AppendCanonicalJson(node_, out, {{"kind", source_->kind}});
+  } else {
+    AppendCanonicalJson(node_, out, {{"kind", source_->kind}, {"apiVersion", source_->api_version}});
+  }
 }
 
 StatusOr<boost::json::value> DynamicClient::Create(const GroupVersionResource& gvr, std::string_view ns,

@@ -125,32 +125,44 @@ class LazyItem {
     std::string kind, api_version;  // filled in where an item has none ("" = none)
   };
 
-  LazyItem(JsonNode node, const Source* source) : node_(node), source_(source) {}
+  // Finds metadata, and in one pass over it the name and namespace every consumer reads.
+  LazyItem(JsonNode node, const Source* source) : node_(node), meta_(node.Find("metadata")), source_(source) {
+    meta_.ForEachMember([this](std::string_view key, JsonNode value) {
+      if (key == "name") name_ = value.String().value_or(std::string_view());
+      if (key == "namespace") namespace_ = value.String().value_or(std::string_view());
+    });
+  }
 
   // The item as parsed (without the kind/apiVersion fill).
   JsonNode node() const { return node_; }
-  std::string_view Name() const { return Meta("name"); }
-  std::string_view Namespace() const { return Meta("namespace"); }
+  std::string_view Name() const { return name_; }
+  std::string_view Namespace() const { return namespace_; }
   std::string_view Uid() const { return Meta("uid"); }
   std::string_view ResourceVersion() const { return Meta("resourceVersion"); }
   std::string_view Kind() const;
   std::string_view ApiVersion() const;
   // metadata.labels / metadata.annotations (invalid nodes when absent).
-  JsonNode Labels() const { return node_.Find({"metadata", "labels"}); }
-  JsonNode Annotations() const { return node_.Find({"metadata", "annotations"}); }
+  JsonNode Labels() const { return meta_.Find("labels"); }
+  JsonNode Annotations() const { return meta_.Find("annotations"); }
+  // metadata (an invalid node when absent).
+  JsonNode Metadata() const { return meta_; }
 
   // A DOM of the item (kind/apiVersion filled in) in `storage`.
   boost::json::value Json(boost::json::storage_ptr storage = {}) const;
   // CanonicalJson(Json()), written from the tape without a DOM.
   std::string Canonical() const;
+  // The same, appended to `out`.
+  void AppendCanonical(std::string& out) const;
 
  private:
   std::string_view Meta(std::string_view key) const {
-    return node_.Find({"metadata", key}).String().value_or(std::string_view());
+    return meta_.Find(key).String().value_or(std::string_view());
   }
 
   JsonNode node_;
+  JsonNode meta_;  // found once: every backup looks at it several times
   const Source* source_;
+  std::string_view name_, namespace_;  // in the tape's strings
 };
 
 struct LazyPage {
