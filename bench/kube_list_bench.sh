@@ -32,7 +32,7 @@ else
 fi
 dir=$(mktemp -d -t kube-bench-XXXXXX)
 "$build"/bin/kubesim --data-dir "$dir" --listen 127.0.0.1:0 --write-kubeconfig "$dir/kubeconfig" \
-  --log-level warn >"$dir/stdout" 2>"$dir/stderr" &
+  --controller-resync-seconds 3600 --log-level warn >"$dir/stdout" 2>"$dir/stderr" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 200); do [ -s "$dir/kubeconfig" ] && break; sleep 0.05; done

@@ -36,9 +36,15 @@ int main(int argc, char** argv) {
   app.add_option("--fault-watch-drop-ms", drop_ms, "End every watch after this many milliseconds")->check(CLI::NonNegativeNumber);
   app.add_option("--fault-seed", opts.faults.seed, "Seed for fault injection (0: random)");
   std::string log_level = "info";
+  int64_t resync_seconds = 30;
+  app.add_option("--controller-resync-seconds", resync_seconds,
+                 "How often controllers reconcile every object, changed or not (benchmarks: longer)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   opts.faults.latency = std::chrono::milliseconds(latency_ms);
+  opts.controller_resync = std::chrono::seconds(resync_seconds);
   opts.faults.watch_drop_after = std::chrono::milliseconds(drop_ms);
 
   if (auto s = lifeboat::log::Init(log_level); !s.ok()) {

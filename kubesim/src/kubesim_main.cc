@@ -133,7 +133,7 @@ StatusOr<std::unique_ptr<Kubesim>> StartKubesim(const MainOptions& options) {
   fs::create_directories(snapshot_dir, ec);
   if (ec) return absl::InvalidArgumentError("cannot create --snapshot-dir " + snapshot_dir.string() + ": " + ec.message());
   if (options.controllers) {
-    k->controllers_ = std::make_unique<ControllerRunner>(k->store_.get());
+    k->controllers_ = std::make_unique<ControllerRunner>(k->store_.get(), options.controller_resync);
     AddBuiltinControllers(*k->controllers_, ControllerContext{.cluster = k->cluster_.get(),
                                                                .data_dir = options.data_dir,
                                                                .snapshot_dir = snapshot_dir,

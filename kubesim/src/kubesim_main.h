@@ -3,6 +3,7 @@
 // Assembles a running kubesim: data directory, certificates, tokens, store, API, controllers
 // and the HTTPS server. Tests start one in-process with StartKubesim.
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -29,6 +30,10 @@ struct MainOptions {
   int nodes = 3;
   FaultOptions faults;
   bool controllers = true;
+  // How often every controller reconciles every object it watches, changed or not (the
+  // informer resync of kube-controller-manager). Benchmarks lengthen it: kubesim's controllers
+  // share its process and CPU, which a real API server's do not.
+  std::chrono::seconds controller_resync{30};
 };
 
 class Kubesim {
