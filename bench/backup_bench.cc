@@ -123,7 +123,7 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
       if (r.group != g.name || r.version != g.preferred_version || !r.HasVerb("list")) continue;
       lifeboat::kube::ListAllOptions lo;
       lo.page_size = page;
-      // The library's cheapest list (lazy pages; the backup itself lists page-scoped DOM pages).
+      // The pager the backup uses (lazy pages: the library's cheapest list).
       auto res = lifeboat::kube::ListAllLazyPages(client, r.gvr(), "", lo, [&](lifeboat::kube::LazyPage& p) {
         items += static_cast<int64_t>(p.items.size());
         return absl::OkStatus();

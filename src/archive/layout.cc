@@ -9,10 +9,6 @@ namespace {
 
 constexpr std::string_view kJsonSuffix = ".json";
 
-std::string ScopedTail(std::string_view ns, std::string_view name) {
-  if (ns.empty()) return Cat(kClusterScopedDir, "/", name, kJsonSuffix);
-  return Cat(kNamespaceScopedDir, "/", ns, "/", name, kJsonSuffix);
-}
 
 bool SafeSegment(std::string_view s) { return !s.empty() && s != "." && s != ".."; }
 
@@ -41,10 +37,21 @@ std::string PreferredVersionItemPath(std::string_view resource_group, std::strin
 
 std::string VersionedItemPath(std::string_view resource_group, std::string_view version_dir,
                               std::string_view ns, std::string_view name) {
-  if (version_dir.empty()) {
-    return Cat(kResourcesDir, "/", resource_group, "/", ScopedTail(ns, name));
+  std::string out;
+  AppendVersionedItemPath(out, resource_group, version_dir, ns, name);
+  return out;
+}
+
+void AppendVersionedItemPath(std::string& out, std::string_view resource_group, std::string_view version_dir,
+                             std::string_view ns, std::string_view name) {
+  out.append(kResourcesDir).append("/").append(resource_group).append("/");
+  if (!version_dir.empty()) out.append(version_dir).append("/");
+  if (ns.empty()) {
+    out.append(kClusterScopedDir).append("/");
+  } else {
+    out.append(kNamespaceScopedDir).append("/").append(ns).append("/");
   }
-  return Cat(kResourcesDir, "/", resource_group, "/", version_dir, "/", ScopedTail(ns, name));
+  out.append(name).append(kJsonSuffix);
 }
 
 bool ItemLocation::preferred() const {

@@ -169,7 +169,9 @@ class BackupRun {
     boost::json::object results = log.ResultsJson();
     // The log is closed before the upload, so it cannot tell about the upload itself.
     (void)log.Close();
-    return Upload(files.tarball, files.logfile, items, results);
+    // Scratch files (no journal) are never written again: a store may link them instead of
+    // copying. A journal's files are not: a resumed run would truncate them.
+    return Upload(files.tarball, files.logfile, /*takeable=*/files.tarball_tmp.has_value(), items, results);
   }
 
  private:
@@ -192,8 +194,12 @@ class BackupRun {
       f.logfile_tmp.emplace(std::move(l));
       f.tarball = f.tarball_tmp->path();
       f.logfile = f.logfile_tmp->path();
-      LIFEBOAT_ASSIGN_OR_RETURN(f.log_sink, AtomicFileSink(f.logfile, 0600));
-      LIFEBOAT_ASSIGN_OR_RETURN(f.tar_sink, AtomicFileSink(f.tarball, 0600));
+      // Scratch files, uploaded and deleted: without a journal a crash leaves nothing to resume
+      // from, so they are never fsynced here (the store makes its copies durable). The archive
+      // is written back to disk as it grows: a local store that links it (and syncs it) then
+      // finds it mostly on disk already.
+      LIFEBOAT_ASSIGN_OR_RETURN(f.log_sink, ScratchFileSink(f.logfile, 0600));
+      LIFEBOAT_ASSIGN_OR_RETURN(f.tar_sink, ScratchFileSink(f.tarball, 0600, /*early_writeback=*/true));
       f.tar_out = f.tar_sink.get();
       f.log_out = f.log_sink.get();
       return absl::OkStatus();
@@ -315,7 +321,7 @@ class BackupRun {
     OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
     // Items are serialized (Go's json.Marshal form) on the listing threads; the writer thread
     // re-serializes only items an action changed.
-    lo.prepare = [](const boost::json::value& item) { return CanonicalJson(item); };
+    lo.prepare = [](const kube::LazyItem& item, std::string& out) { item.AppendCanonical(out); };
     Status listed = ListInOrder(
         *deps_.client, tasks, lo,
         [&](size_t i, Page& page, const Status& error) -> Status {
@@ -327,10 +333,9 @@ class BackupRun {
             return absl::OkStatus();
           }
           for (size_t k = 0; k < page.items.size(); ++k) {
-            boost::json::value& item = page.items[k];
-            if (!t.resource.namespaced || filters.NamespaceIncluded(kube::ObjectNamespace(item))) {
-              LIFEBOAT_RETURN_IF_ERROR(
-                  items.BackupListed(t.resource, std::move(item), std::move(page.prepared[k])));
+            const kube::LazyItem& item = page.items[k];
+            if (!t.resource.namespaced || filters.NamespaceIncluded(item.Namespace())) {
+              LIFEBOAT_RETURN_IF_ERROR(items.BackupListed(t.resource, item, page.prepared(k)));
             }
           }
           if (progress_ && clock_.Now() - last_progress >= std::chrono::seconds(1)) {
@@ -422,11 +427,11 @@ class BackupRun {
     return absl::OkStatus();
   }
 
-  Status Upload(const std::filesystem::path& tarball, const std::filesystem::path& logfile,
+  Status Upload(const std::filesystem::path& tarball, const std::filesystem::path& logfile, bool takeable,
                 ItemBackupper& items, const boost::json::object& results) {
-    LIFEBOAT_ASSIGN_OR_RETURN(auto contents, FileSource(tarball));
-    auto log = FileSource(logfile);
-    std::string resource_list_gz = Gzip(boost::json::serialize(items.ResourceList()));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto contents, takeable ? TakeableFileSource(tarball) : FileSource(tarball));
+    auto log = takeable ? TakeableFileSource(logfile) : FileSource(logfile);
+    std::string resource_list_gz = Gzip(items.ResourceListJson(), /*level=*/1);
     std::string results_text_gz = Gzip(boost::json::serialize(results));
     std::string snapshots_gz = Gzip(boost::json::serialize(items.VolumeSnapshots()));
     std::string volume_infos_gz = Gzip(boost::json::serialize(items.VolumeInfos()));

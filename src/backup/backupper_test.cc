@@ -221,6 +221,17 @@ TEST_F(BackupperTest, WholeClusterMatchesKubectlAndWritesEveryFile) {
   ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kResourceList, *sink).ok());
   auto list = J(*Gunzip(gz));
   EXPECT_THAT(std::string(boost::json::serialize(list.at("v1/ConfigMap"))), HasSubstr("\"app/web\""));
+  // Compact JSON, keys and names sorted (as Go marshals a map[string][]string of sorted lists).
+  EXPECT_EQ(*Gunzip(gz), boost::json::serialize(list));
+  std::vector<std::string> keys;
+  for (const auto& [key, names] : list.as_object()) {
+    keys.emplace_back(key);
+    std::vector<std::string> n;
+    for (const auto& v : names.as_array()) n.emplace_back(v.as_string());
+    EXPECT_TRUE(std::is_sorted(n.begin(), n.end())) << key;
+    EXPECT_FALSE(n.empty()) << key;
+  }
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
   EXPECT_TRUE(list.as_object().contains("example.com/v1/Widget"));
   auto meta = J(*store_->GetBackupMetadata(b.metadata.name));
   EXPECT_EQ(JsonString(meta, {"status", "phase"}).value_or(""), "Completed");
@@ -255,8 +266,8 @@ TEST_F(BackupperTest, NamespaceFilterTakesRelatedClusterObjectsThroughActions) {
 }
 
 TEST_F(BackupperTest, ExcludedAndDeletingItemsAreSkippedAndLogged) {
-  // The exclude label and a deletionTimestamp (a finalizer keeps a deleted object) keep listed
-  // items out, with Velero's log lines; a kept item is written in Go's json.Marshal form.
+  // Listed items no action applies to are checked on their lazily parsed form: the exclude
+  // label, a deletionTimestamp (a finalizer keeps a deleted object) and an item in Go form.
   const kube::GroupVersionResource ns{"", "v1", "namespaces"}, cm{"", "v1", "configmaps"};
   Create(ns, "", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"leaving"}})");
   Create(cm, "leaving", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kept"},"data":{"html":"<b>&</b>","ratio":"0.1"}})");

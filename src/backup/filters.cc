@@ -38,6 +38,7 @@ BackupFilters::BackupFilters(const api::BackupSpec& spec, kube::Discovery& disco
   const api::BackupSpec s = WithExcludedNamespaces(spec, excluded_namespaces_by_label);
   const api::ResourceResolver resolve = Resolver(discovery);
   namespaces_ = api::NamespaceIncludesExcludes::ForBackup(s);
+  all_namespaces_ = namespaces_.IncludeEverything();
   resources_ = api::ResourceFilter::ForBackup(s, namespaces_, resolve);
   namespaces_excluded_ = Names(s.excluded_resources, resolve, "namespaces") ||
                          Names(s.excluded_cluster_scoped_resources, resolve, "namespaces");

@@ -21,7 +21,8 @@ class BackupFilters {
   BackupFilters(const api::BackupSpec& spec, kube::Discovery& discovery,
                 const std::vector<std::string>& excluded_namespaces_by_label);
 
-  bool NamespaceIncluded(std::string_view ns) const { return namespaces_.ShouldInclude(ns); }
+  // (Asked for every item: a backup of every namespace answers without matching.)
+  bool NamespaceIncluded(std::string_view ns) const { return all_namespaces_ || namespaces_.ShouldInclude(ns); }
   // Every namespace is included (no include list or "*", nothing excluded).
   bool AllNamespaces() const { return namespaces_.IncludeEverything(); }
   // The cluster's namespaces the backup takes (globs expanded), sorted.
@@ -43,6 +44,7 @@ class BackupFilters {
  private:
   api::NamespaceIncludesExcludes namespaces_;
   api::ResourceFilter resources_;
+  bool all_namespaces_ = false;  // namespaces_.IncludeEverything()
   bool namespaces_excluded_ = false;
   bool crds_named_ = false;
 };

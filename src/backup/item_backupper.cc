@@ -204,6 +204,7 @@ void ItemBackupper::RestoreState(State state) {
   namespaces_used_ = std::move(state.namespaces_used);
   group_resources_used_ = std::move(state.group_resources_used);
   resource_list_ = std::move(state.resource_list);
+  write_cache_ = {};
   volume_snapshots_ = std::move(state.volume_snapshots);
   volume_infos_ = std::move(state.volume_infos);
   snapshot_blocked_ = std::move(state.snapshot_blocked);
@@ -226,6 +227,56 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, boost::jso
                                    std::string encoded) {
   return Backup(resource, std::move(item), /*listed=*/true, /*must_include=*/false,
                 std::move(encoded));
+}
+
+bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) const {
+  if (gr == "pods" || gr == "persistentvolumes" || gr == kVolumeSnapshotsGR) return true;
+  // An action that applies needs the DOM. Labels are read only for selectors that use them.
+  std::optional<std::map<std::string, std::string>> labels;
+  static const std::map<std::string, std::string> kNoLabels;
+  for (const auto& [action, selector] : actions_) {
+    if (!selector.label_selector.empty() && !labels) {
+      labels.emplace();
+      item.Labels().ForEachMember([&](std::string_view k, JsonNode v) {
+        if (auto s = v.String()) (*labels)[std::string(k)] = std::string(*s);
+      });
+    }
+    if (plugin::SelectorApplies(selector, gr, ns, labels ? *labels : kNoLabels)) return true;
+  }
+  return false;
+}
+
+Status ItemBackupper::BackupListed(const kube::ApiResource& resource, const kube::LazyItem& item,
+                                   std::string_view encoded) {
+  if (cancel_.IsCancelled()) return cancel_.status();
+  const std::string gr = GroupResource(resource);
+  const std::string_view ns = item.Namespace();
+  if (NeedsDom(gr, ns, item)) {
+    return Backup(resource, item.Json(), /*listed=*/true, /*must_include=*/false, std::string(encoded));
+  }
+  // What Backup does for an item no action, hook or snapshot applies to, read from the tape.
+  const std::string name(item.Name());
+  const std::string key = Key(gr, std::string(ns), name);
+  if (!written_.insert(ItemKeyHash(key)).second) return absl::OkStatus();
+  const LogFields f{gr, std::string(ns), name};
+  const bool excluded = item.Labels().Find(kExcludeLabel).String() == std::optional<std::string_view>("true");
+  const JsonNode deletion = item.Metadata().Find("deletionTimestamp");
+  const char* skip = nullptr;
+  if (excluded) {
+    skip = "Excluding item because it has label velero.io/exclude-from-backup=true";
+  } else if (!ns.empty() && !filters_.NamespaceIncluded(ns)) {
+    skip = "";
+  } else if (deletion.valid() && deletion.type() != JsonType::kNull) {
+    skip = "Skipping item because it's being deleted.";
+  }
+  if (skip != nullptr) {
+    if (*skip != '\0') log_.Info(skip, f);
+    written_.erase(ItemKeyHash(key));
+    return absl::OkStatus();
+  }
+  log_.Info("Backing up item", f);
+  if (!encoded.empty()) return Write(resource, ns, name, encoded);
+  return Write(resource, ns, name, item.Canonical());
 }
 
 bool ItemBackupper::Included(const kube::ApiResource& resource, const boost::json::value& item,
@@ -521,38 +572,107 @@ ItemBackupper::SnapshotOutcome ItemBackupper::TakeSnapshot(const boost::json::va
 }
 
 Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json::value& item,
-                            const std::string& bytes) {
-  const std::string gr = GroupResource(resource);
-  const std::string ns = resource.namespaced ? std::string(kube::ObjectNamespace(item)) : "";
-  const std::string name(kube::ObjectName(item));
-  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(archive::ItemPath(gr, ns, name), bytes));
-  LIFEBOAT_RETURN_IF_ERROR(
-      writer_.Add(archive::PreferredVersionItemPath(gr, resource.version, ns, name), bytes));
+                            std::string_view bytes) {
+  return Write(resource, kube::ObjectNamespace(item), kube::ObjectName(item), bytes);
+}
+
+Status ItemBackupper::Write(const kube::ApiResource& resource, std::string_view item_ns,
+                            std::string_view name, std::string_view bytes) {
+  // Items come a list page at a time: what depends only on the resource is worked out once per
+  // run of items of one resource.
+  WriteCache& c = write_cache_;
+  if (c.names == nullptr || resource.group != c.group || resource.version != c.version ||
+      resource.name != c.resource || resource.kind != c.kind) {
+    c.group = resource.group;
+    c.version = resource.version;
+    c.resource = resource.name;
+    c.kind = resource.kind;
+    c.gr = GroupResource(resource);
+    group_resources_used_.insert(c.gr);
+    const std::string gv = resource.group.empty() ? resource.version : resource.group + "/" + resource.version;
+    c.names = &resource_list_[gv + "/" + resource.kind];
+    c.preferred_dir = resource.version + std::string(archive::kPreferredVersionSuffix);
+  }
+  const std::string_view ns = resource.namespaced ? item_ns : std::string_view();
+  // archive::ItemPath and archive::PreferredVersionItemPath, in reused buffers.
+  c.path.clear();
+  archive::AppendVersionedItemPath(c.path, c.gr, "", ns, name);
+  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, bytes));
+  c.path.clear();
+  archive::AppendVersionedItemPath(c.path, c.gr, c.preferred_dir, ns, name);
+  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, bytes));
   ++counts_.items;
-  if (!ns.empty()) namespaces_used_.insert(ns);
-  group_resources_used_.insert(gr);
-  const std::string gv = resource.group.empty() ? resource.version : resource.group + "/" + resource.version;
-  std::string& names = resource_list_[gv + "/" + resource.kind];
+  if (!ns.empty() && ns != c.last_ns) {
+    namespaces_used_.emplace(ns);
+    c.last_ns = ns;
+  }
+  std::string& names = *c.names;
   if (!ns.empty()) names.append(ns).append("/");
   names.append(name).append("\n");
   return absl::OkStatus();
 }
 
+namespace {
+
+// The names of one resource_list_ entry, sorted (a list across namespaces arrives in
+// namespace/name order already: checked before sorting).
+std::vector<std::string_view> SortedNames(const std::string& names) {
+  std::vector<std::string_view> sorted;
+  for (size_t start = 0; start < names.size();) {
+    size_t end = names.find('\n', start);
+    sorted.emplace_back(names.data() + start, end - start);
+    start = end + 1;
+  }
+  if (!std::is_sorted(sorted.begin(), sorted.end())) std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
+// A JSON string as boost::json::serialize writes it; names and kinds need no escaping, so they
+// are copied.
+void AppendJsonString(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out.append("\"").append(s).append("\"");
+  } else {
+    out.append(boost::json::serialize(boost::json::string_view(s.data(), s.size())));
+  }
+}
+
+}  // namespace
+
 boost::json::object ItemBackupper::ResourceList() const {
   boost::json::object out;
   for (const auto& [key, names] : resource_list_) {
-    std::vector<std::string_view> sorted;
-    for (size_t start = 0; start < names.size();) {
-      size_t end = names.find('\n', start);
-      sorted.emplace_back(names.data() + start, end - start);
-      start = end + 1;
-    }
-    std::sort(sorted.begin(), sorted.end());
+    const std::vector<std::string_view> sorted = SortedNames(names);
     boost::json::array a;
     a.reserve(sorted.size());
     for (auto n : sorted) a.emplace_back(n);
     out[key] = std::move(a);
   }
+  return out;
+}
+
+std::string ItemBackupper::ResourceListJson() const {
+  size_t bytes = 2;
+  for (const auto& [key, names] : resource_list_) bytes += key.size() + 2 * names.size() + 8;
+  std::string out;
+  out.reserve(bytes);
+  out += '{';
+  for (const auto& [key, names] : resource_list_) {
+    if (out.size() > 1) out += ',';
+    AppendJsonString(out, key);
+    out.append(":[");
+    bool first = true;
+    for (std::string_view n : SortedNames(names)) {
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(out, n);
+    }
+    out += ']';
+  }
+  out += '}';
   return out;
 }
 

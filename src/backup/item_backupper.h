@@ -22,6 +22,7 @@
 #include "lifeboat/archive/writer.h"
 #include "lifeboat/backup/backupper.h"
 #include "lifeboat/common/cancellation.h"
+#include "lifeboat/kube/dynamic_client.h"
 #include "src/backup/actions/csi_actions.h"
 #include "src/backup/backup_log.h"
 #include "src/backup/filters.h"
@@ -52,6 +53,10 @@ class ItemBackupper {
   // here are the archive's (fatal); item problems are logged and counted.
   Status BackupListed(const kube::ApiResource& resource, boost::json::value item,
                       std::string encoded = {});
+  // The same for a lazily parsed item: an item no action, hook or snapshot applies to is
+  // checked and written from its tape; the others go through a DOM of it (item.Json()).
+  Status BackupListed(const kube::ApiResource& resource, const kube::LazyItem& item,
+                      std::string_view encoded = {});
 
   // Namespaces that hold a backed-up item.
   const std::set<std::string>& namespaces_used() const { return namespaces_used_; }
@@ -59,6 +64,8 @@ class ItemBackupper {
   const std::set<std::string>& group_resources_used() const { return group_resources_used_; }
   // "<apiVersion>/<Kind>" -> sorted "ns/name" (or "name"): the resource list file.
   boost::json::object ResourceList() const;
+  // boost::json::serialize(ResourceList()), written directly (a cluster's worth of names).
+  std::string ResourceListJson() const;
   // The native snapshot records (the volumesnapshots file), or null when there are none.
   boost::json::value VolumeSnapshots() const;
   // Velero's BackupVolumeInfo list (the volumeinfo file): one entry per backed-up PV.
@@ -116,7 +123,11 @@ class ItemBackupper {
   };
   SnapshotOutcome TakeSnapshot(const boost::json::value& pv, const LogFields& f);
   Status Write(const kube::ApiResource& resource, const boost::json::value& item,
-               const std::string& encoded);
+               std::string_view encoded);
+  Status Write(const kube::ApiResource& resource, std::string_view ns, std::string_view name,
+               std::string_view encoded);
+  // Whether BackupListed(LazyItem) must take the DOM path for an item of `gr` in `ns`.
+  bool NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) const;
 
   const BackupperDeps& deps_;
   const api::Backup& backup_;
@@ -135,6 +146,16 @@ class ItemBackupper {
   // "<apiVersion>/<Kind>" -> the names written, '\n'-separated (one allocation per kind, not
   // per item: a cluster's worth of names stays a few MiB).
   std::map<std::string, std::string> resource_list_;
+  // Write's per-resource work, kept while items of one resource follow each other.
+  struct WriteCache {
+    std::string group, version, resource, kind;  // the resource it is for
+    std::string gr;                              // GroupResource of it
+    std::string* names = nullptr;                // its resource_list_ entry
+    std::string preferred_dir;                   // "<version>-preferredversion"
+    std::string last_ns;                         // last namespace added to namespaces_used_
+    std::string path;                            // an item's path, reused
+  };
+  WriteCache write_cache_;
   boost::json::array volume_snapshots_;
   boost::json::array volume_infos_;
   ItemCounts counts_;

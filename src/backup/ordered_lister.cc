@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace lifeboat::backup {
@@ -60,6 +61,7 @@ class Lister {
           lock.unlock();
           cv_.notify_all();
           LIFEBOAT_RETURN_IF_ERROR(on_page(i, page, absl::OkStatus()));
+          Recycle(std::move(page.prepared_bytes));
           continue;
         }
         if (q.done) {
@@ -101,26 +103,114 @@ class Lister {
     lo.page_size = options_.page_size;
     lo.list.label_selector = task.label_selector;
     lo.list.cancel = stop_.token();
-    // Page-scoped items (no reference counts): each page carries its arena to the consumer,
-    // which is done with the items before it drops the page.
-    auto on_page = [&](kube::ListPage& listed) -> Status {
-      Page page{std::move(listed.items), {}, std::move(listed.arena)};
-      if (options_.prepare) {
-        page.prepared.reserve(page.items.size());
-        for (const auto& item : page.items) page.prepared.push_back(options_.prepare(item));
-      }
+    // Lazy items (parsed by simdjson, read in place): each page carries its tape to the
+    // consumer, which is done with the items before it drops the page. The pager hands each
+    // page to a helper thread that prepares and queues it, and fetches the next page meanwhile.
+    Handoff handoff;
+    std::thread helper([&] { handoff.Run([&](Page& page) { return Deliver(i, page); }); });
+    auto on_page = [&](kube::LazyPage& listed) -> Status {
+      Page page{std::move(listed.items), std::move(listed.source), {}, {}};
+      return handoff.Put(std::move(page), stop_.token());
+    };
+    auto result = kube::ListAllLazyPages(client_, task.resource.gvr(), task.ns, lo, on_page);
+    Status delivered = handoff.Close();
+    helper.join();
+    if (!result.ok()) return result.status();
+    return delivered;
+  }
+
+  // One page at a time from the pager's thread to a helper thread.
+  class Handoff {
+   public:
+    // Waits until the helper took the previous page; the helper's error, if it failed.
+    Status Put(Page page, const CancellationToken& cancel) {
       std::unique_lock lock(mu_);
-      TaskQueue& q = queues_[i];
-      Wait(lock, [&] {
-        return q.pages.size() < static_cast<size_t>(options_.queue_pages) || stop_.token().IsCancelled();
-      });
-      if (stop_.token().IsCancelled()) return stop_.token().status();
-      q.pages.push_back(std::move(page));
+      while (slot_.has_value() && error_.ok() && !cancel.IsCancelled()) {
+        cv_.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      if (!error_.ok()) return error_;
+      if (cancel.IsCancelled()) return cancel.status();
+      slot_ = std::move(page);
       cv_.notify_all();
       return absl::OkStatus();
-    };
-    auto result = kube::ListAllScopedPages(client_, task.resource.gvr(), task.ns, lo, on_page);
-    return result.status();
+    }
+    // No more pages: waits for the helper to finish them; its first error.
+    Status Close() {
+      std::unique_lock lock(mu_);
+      closed_ = true;
+      cv_.notify_all();
+      while (busy_ || (slot_.has_value() && error_.ok())) cv_.wait(lock);
+      return error_;
+    }
+    template <typename Fn>
+    void Run(Fn deliver) {
+      std::unique_lock lock(mu_);
+      while (true) {
+        cv_.wait(lock, [&] { return slot_.has_value() || closed_; });
+        if (!slot_.has_value()) return;  // closed
+        Page page = std::move(*slot_);
+        slot_.reset();
+        busy_ = true;
+        cv_.notify_all();
+        lock.unlock();
+        Status s = deliver(page);
+        lock.lock();
+        busy_ = false;
+        if (!s.ok() && error_.ok()) error_ = s;
+        cv_.notify_all();
+        if (!error_.ok()) {
+          slot_.reset();
+          return;
+        }
+      }
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::optional<Page> slot_;
+    bool closed_ = false;
+    bool busy_ = false;
+    Status error_;
+  };
+
+  // Prepares page (OrderedListerOptions::prepare) and queues it for the consumer.
+  Status Deliver(size_t i, Page& page) {
+    if (options_.prepare) {
+      page.prepared_bytes = Spare();
+      page.prepared_ends.reserve(page.items.size());
+      for (const auto& item : page.items) {
+        options_.prepare(item, page.prepared_bytes);
+        page.prepared_ends.push_back(page.prepared_bytes.size());
+      }
+    }
+    std::unique_lock lock(mu_);
+    TaskQueue& q = queues_[i];
+    Wait(lock, [&] {
+      return q.pages.size() < static_cast<size_t>(options_.queue_pages) || stop_.token().IsCancelled();
+    });
+    if (stop_.token().IsCancelled()) return stop_.token().status();
+    q.pages.push_back(std::move(page));
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // The prepared bytes of consumed pages, kept for the next pages (a fresh buffer of a few
+  // hundred KiB per page is mapped, faulted in and unmapped again every time).
+  void Recycle(std::string buffer) {
+    if (buffer.capacity() == 0 || buffer.capacity() > (size_t{16} << 20)) return;
+    buffer.clear();
+    std::lock_guard lock(mu_);
+    if (spare_.size() < 2 * static_cast<size_t>(std::max(1, options_.workers)) + 2) {
+      spare_.push_back(std::move(buffer));
+    }
+  }
+  std::string Spare() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    std::string b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
   }
 
   // Waits for `ready`, waking at least every 100 ms: a cancelled parent token notifies nobody.
@@ -137,6 +227,7 @@ class Lister {
   std::mutex mu_;
   std::condition_variable cv_;
   size_t consumer_at_ = 0;
+  std::vector<std::string> spare_;  // Recycle / Spare
   std::atomic<size_t> next_{0};
 };
 

@@ -30,17 +30,24 @@ struct OrderedListerOptions {
   int64_t page_size = 500;
   int queue_pages = 2;
   // Run on the listing threads for each item before it is queued (e.g. its serialization), so
-  // that work is spread over the workers instead of the single consumer. Its results travel
-  // with the page (Page::prepared, one per item).
-  std::function<std::string(const boost::json::value& item)> prepare;
+  // that work is spread over the workers instead of the single consumer: appends the item's
+  // result to `out`. The results travel with the page (Page::prepared(k)), all in one buffer.
+  std::function<void(const kube::LazyItem& item, std::string& out)> prepare;
 };
 
-// The items live in `arena` (kube::ListOptions::page_scoped): they, and copies of them, are
-// valid while the Page (or a copy of `arena`) lives. Keep an item longer only as a deep copy.
+// Lazy items (kube::ListAllLazyPages): valid while the Page (or a copy of `source`) lives. Keep
+// an item longer only as a DOM (item.Json()).
 struct Page {
-  boost::json::array items;
-  std::vector<std::string> prepared;  // empty unless OrderedListerOptions::prepare is set
-  std::shared_ptr<const void> arena;
+  std::vector<kube::LazyItem> items;
+  std::shared_ptr<const kube::LazyItem::Source> source;
+  // What OrderedListerOptions::prepare wrote for items[k] ("" when it is not set).
+  std::string_view prepared(size_t k) const {
+    if (prepared_ends.empty()) return {};
+    const size_t begin = k == 0 ? 0 : prepared_ends[k - 1];
+    return std::string_view(prepared_bytes).substr(begin, prepared_ends[k] - begin);
+  }
+  std::string prepared_bytes;          // every item's result, one after the other
+  std::vector<size_t> prepared_ends;   // where items[k]'s ends
 };
 
 // Called on the thread that called ListInOrder, for every page of every task, in task order

@@ -89,15 +89,15 @@ TEST_F(OrderedListerTest, PagesArriveInTaskOrderWithEveryObjectOnce) {
     std::map<size_t, std::set<std::string>> names;
     std::map<size_t, Status> errors;
     OrderedListerOptions lo{.workers = workers, .page_size = 64};
-    lo.prepare = [](const boost::json::value& item) { return "name=" + std::string(kube::ObjectName(item)); };
+    lo.prepare = [](const kube::LazyItem& item, std::string& out) { out += "name=" + std::string(item.Name()); };
     Status s = ListInOrder(*client_, tasks, lo,
                            [&](size_t task, Page& page, const Status& error) {
                              if (order.empty() || order.back() != task) order.push_back(task);
                              if (!error.ok()) errors[task] = error;
-                             EXPECT_EQ(page.prepared.size(), page.items.size());
+                             EXPECT_EQ(page.prepared_ends.size(), page.items.size());
                              for (size_t k = 0; k < page.items.size(); ++k) {
-                               EXPECT_TRUE(names[task].insert(std::string(kube::ObjectName(page.items[k]))).second);
-                               EXPECT_EQ(page.prepared[k], "name=" + std::string(kube::ObjectName(page.items[k])));
+                               EXPECT_TRUE(names[task].insert(std::string(page.items[k].Name())).second);
+                               EXPECT_EQ(page.prepared(k), "name=" + std::string(page.items[k].Name()));
                              }
                              return absl::OkStatus();
                            },

@@ -42,6 +42,9 @@ std::string PreferredVersionItemPath(std::string_view resource_group, std::strin
 // An empty version_dir gives ItemPath.
 std::string VersionedItemPath(std::string_view resource_group, std::string_view version_dir,
                               std::string_view ns, std::string_view name);
+// The same, appended to `out` (the backup's per-item path, without temporaries).
+void AppendVersionedItemPath(std::string& out, std::string_view resource_group, std::string_view version_dir,
+                             std::string_view ns, std::string_view name);
 
 // An item path parsed back (for the restore side).
 struct ItemLocation {
