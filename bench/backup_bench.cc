@@ -137,7 +137,7 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 }
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
-           const std::string& root, int workers, int level) {
+           const std::string& root, int workers, int level, int archive_threads) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -155,6 +155,7 @@ int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& dis
   lifeboat::backup::BackupperOptions options;
   options.list_workers = workers;
   options.archive_level = level;
+  options.archive_threads = archive_threads;
   options.temp_dir = root;
   lifeboat::api::Backup b;
   b.metadata.name = "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -176,7 +177,7 @@ int main(int argc, char** argv) {
   CLI::App app{"backup engine benchmark"};
   std::string kubeconfig, root;
   int64_t objects = 100000, page = 500;
-  int namespaces = 200, threads = 8, workers = 2, level = 1;
+  int namespaces = 200, threads = 8, workers = 2, level = 1, archive_threads = 2;
   app.add_option("--kubeconfig", kubeconfig)->required();
   app.add_option("--page", page);
   auto* populate = app.add_subcommand("populate");
@@ -186,7 +187,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("list");
   auto* backup = app.add_subcommand("backup");
   backup->add_option("--bucket-root", root)->required();
-  backup->add_option("--workers", workers);
+  backup->add_option("--workers", workers, "collections listed at once");
+  backup->add_option("--archive-threads", archive_threads, "gzip threads");
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
@@ -204,5 +206,5 @@ int main(int argc, char** argv) {
   lifeboat::kube::DynamicClient client(rest->get(), &discovery);
   if (*populate) return Populate(client, discovery, objects, namespaces, threads);
   if (app.got_subcommand("list")) return List(client, discovery, page);
-  return Backup(client, discovery, root, workers, level);
+  return Backup(client, discovery, root, workers, level, archive_threads);
 }

@@ -13,19 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "lifeboat/archive/gzip_member.h"
 #include "lifeboat/archive/writer.h"
 #include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/status.h"
 
 namespace lifeboat::archive {
-
-// Compresses `input` into one gzip member at libdeflate `level` (1..12). Thread-safe.
-StatusOr<std::string> CompressGzipMember(std::string_view input, int level);
-// The same with the DEFLATE encoder `compressor` (`level` is libdeflate's, used for kLibdeflate
-// and when kFastest has no ISA-L to use). Thread-safe.
-StatusOr<std::string> CompressGzipMember(std::string_view input, int level, Compressor compressor);
-// The same into `out` (replaced; its capacity is reused).
-Status CompressGzipMemberInto(std::string_view input, int level, Compressor compressor, std::string& out);
 
 class GzipMemberPool {
  public:

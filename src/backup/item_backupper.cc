@@ -68,13 +68,25 @@ StatusOr<int64_t> Count(const boost::json::object& state, std::string_view key,
 
 }  // namespace
 
-uint64_t ItemKeyHash(std::string_view key) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : key) {
+namespace {
+
+// 64-bit FNV-1a, continued from `h`.
+uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ull;
   }
   return h;
+}
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+
+}  // namespace
+
+uint64_t ItemKeyHash(std::string_view key) { return Fnv1a(kFnvOffset, key); }
+
+uint64_t ItemKeyHash(std::string_view gr, std::string_view ns, std::string_view name) {
+  return Fnv1a(Fnv1a(Fnv1a(Fnv1a(Fnv1a(kFnvOffset, gr), "/"), ns), "/"), name);
 }
 
 boost::json::object ItemBackupper::SaveState() const {
@@ -83,7 +95,7 @@ boost::json::object ItemBackupper::SaveState() const {
   state.written.assign(written_.begin(), written_.end());
   state.namespaces_used = namespaces_used_;
   state.group_resources_used = group_resources_used_;
-  state.resource_list = resource_list_;
+  for (const auto& [kind, names] : resource_list_) state.resource_list[kind] = names.joined;
   state.volume_snapshots = volume_snapshots_;
   state.volume_infos = volume_infos_;
   state.snapshot_blocked = snapshot_blocked_;
@@ -203,7 +215,21 @@ void ItemBackupper::RestoreState(State state) {
   written_.insert(state.written.begin(), state.written.end());
   namespaces_used_ = std::move(state.namespaces_used);
   group_resources_used_ = std::move(state.group_resources_used);
-  resource_list_ = std::move(state.resource_list);
+  resource_list_.clear();
+  for (auto& [kind, joined] : state.resource_list) {
+    ListedNames& names = resource_list_[kind];
+    for (size_t start = 0; start < joined.size();) {
+      const size_t end = joined.find('\n', start);
+      const std::string_view name(joined.data() + start, end - start);
+      const size_t slash = name.find('/');
+      if (slash == std::string_view::npos) {
+        names.Add({}, name);
+      } else {
+        names.Add(name.substr(0, slash), name.substr(slash + 1));
+      }
+      start = end + 1;
+    }
+  }
   write_cache_ = {};
   volume_snapshots_ = std::move(state.volume_snapshots);
   volume_infos_ = std::move(state.volume_infos);
@@ -229,12 +255,27 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, boost::jso
                 std::move(encoded));
 }
 
-bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) const {
+bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) {
   if (gr == "pods" || gr == "persistentvolumes" || gr == kVolumeSnapshotsGR) return true;
   // An action that applies needs the DOM. Labels are read only for selectors that use them.
+  // Only the actions whose resource filter admits `gr` are tried (worked out once per resource).
+  ListedCache& c = listed_cache_;
+  if (!c.actions_valid || c.actions_gr != gr) {
+    c.actions.clear();
+    static const std::map<std::string, std::string> kAny;
+    for (size_t k = 0; k < actions_.size(); ++k) {
+      plugin::ResourceSelector by_resource;
+      by_resource.included_resources = actions_[k].second.included_resources;
+      by_resource.excluded_resources = actions_[k].second.excluded_resources;
+      if (plugin::SelectorApplies(by_resource, gr, {}, kAny)) c.actions.push_back(k);
+    }
+    c.actions_gr = gr;
+    c.actions_valid = true;
+  }
   std::optional<std::map<std::string, std::string>> labels;
   static const std::map<std::string, std::string> kNoLabels;
-  for (const auto& [action, selector] : actions_) {
+  for (size_t a : c.actions) {
+    const plugin::ResourceSelector& selector = actions_[a].second;
     if (!selector.label_selector.empty() && !labels) {
       labels.emplace();
       item.Labels().ForEachMember([&](std::string_view k, JsonNode v) {
@@ -249,16 +290,22 @@ bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns, const k
 Status ItemBackupper::BackupListed(const kube::ApiResource& resource, const kube::LazyItem& item,
                                    std::string_view encoded) {
   if (cancel_.IsCancelled()) return cancel_.status();
-  const std::string gr = GroupResource(resource);
+  ListedCache& c = listed_cache_;
+  if (!c.valid || c.resource != resource.name || c.group != resource.group) {
+    c.resource = resource.name;
+    c.group = resource.group;
+    c.gr = GroupResource(resource);
+    c.valid = true;
+  }
+  const std::string& gr = c.gr;
   const std::string_view ns = item.Namespace();
   if (NeedsDom(gr, ns, item)) {
     return Backup(resource, item.Json(), /*listed=*/true, /*must_include=*/false, std::string(encoded));
   }
   // What Backup does for an item no action, hook or snapshot applies to, read from the tape.
-  const std::string name(item.Name());
-  const std::string key = Key(gr, std::string(ns), name);
-  if (!written_.insert(ItemKeyHash(key)).second) return absl::OkStatus();
-  const LogFields f{gr, std::string(ns), name};
+  const std::string_view name = item.Name();
+  const uint64_t key = ItemKeyHash(gr, ns, name);
+  if (!written_.insert(key).second) return absl::OkStatus();
   const bool excluded = item.Labels().Find(kExcludeLabel).String() == std::optional<std::string_view>("true");
   const JsonNode deletion = item.Metadata().Find("deletionTimestamp");
   const char* skip = nullptr;
@@ -270,11 +317,11 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, const kube
     skip = "Skipping item because it's being deleted.";
   }
   if (skip != nullptr) {
-    if (*skip != '\0') log_.Info(skip, f);
-    written_.erase(ItemKeyHash(key));
+    if (*skip != '\0') log_.Info(skip, gr, ns, name);
+    written_.erase(key);
     return absl::OkStatus();
   }
-  log_.Info("Backing up item", f);
+  log_.Info("Backing up item", gr, ns, name);
   if (!encoded.empty()) return Write(resource, ns, name, encoded);
   return Write(resource, ns, name, item.Canonical());
 }
@@ -606,16 +653,33 @@ Status ItemBackupper::Write(const kube::ApiResource& resource, std::string_view 
     namespaces_used_.emplace(ns);
     c.last_ns = ns;
   }
-  std::string& names = *c.names;
-  if (!ns.empty()) names.append(ns).append("/");
-  names.append(name).append("\n");
+  c.names->Add(ns, name);
   return absl::OkStatus();
+}
+
+void ItemBackupper::ListedNames::Add(std::string_view ns, std::string_view name) {
+  auto is_plain = [](std::string_view s) {
+    for (char ch : s) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u >= 0x7f || ch == '"' || ch == '\\') return false;
+    }
+    return true;
+  };
+  plain = plain && is_plain(ns) && is_plain(name);
+  const size_t start = joined.size();
+  if (!ns.empty()) joined.append(ns).append("/");
+  joined.append(name);
+  if (sorted && start > 0) {
+    const std::string_view previous(joined.data() + last, start - 1 - last);
+    sorted = previous <= std::string_view(joined.data() + start, joined.size() - start);
+  }
+  joined += '\n';
+  last = start;
 }
 
 namespace {
 
-// The names of one resource_list_ entry, sorted (a list across namespaces arrives in
-// namespace/name order already: checked before sorting).
+// The names of one resource_list_ entry, sorted.
 std::vector<std::string_view> SortedNames(const std::string& names) {
   std::vector<std::string_view> sorted;
   for (size_t start = 0; start < names.size();) {
@@ -645,7 +709,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
 boost::json::object ItemBackupper::ResourceList() const {
   boost::json::object out;
   for (const auto& [key, names] : resource_list_) {
-    const std::vector<std::string_view> sorted = SortedNames(names);
+    const std::vector<std::string_view> sorted = SortedNames(names.joined);
     boost::json::array a;
     a.reserve(sorted.size());
     for (auto n : sorted) a.emplace_back(n);
@@ -656,7 +720,7 @@ boost::json::object ItemBackupper::ResourceList() const {
 
 std::string ItemBackupper::ResourceListJson() const {
   size_t bytes = 2;
-  for (const auto& [key, names] : resource_list_) bytes += key.size() + 2 * names.size() + 8;
+  for (const auto& [key, names] : resource_list_) bytes += key.size() + 2 * names.joined.size() + 8;
   std::string out;
   out.reserve(bytes);
   out += '{';
@@ -664,8 +728,22 @@ std::string ItemBackupper::ResourceListJson() const {
     if (out.size() > 1) out += ',';
     AppendJsonString(out, key);
     out.append(":[");
+    if (names.sorted && names.plain) {
+      // A list arrives in namespace/name order: each '\n' becomes "," in one pass.
+      const std::string& j = names.joined;
+      for (size_t start = 0; start < j.size();) {
+        const size_t end = j.find('\n', start);
+        if (start > 0) out += ',';
+        out += '"';
+        out.append(j, start, end - start);
+        out += '"';
+        start = end + 1;
+      }
+      out += ']';
+      continue;
+    }
     bool first = true;
-    for (std::string_view n : SortedNames(names)) {
+    for (std::string_view n : SortedNames(names.joined)) {
       if (!first) out += ',';
       first = false;
       AppendJsonString(out, n);

@@ -33,6 +33,8 @@ namespace lifeboat::backup {
 // FNV-1a 64 of an item's "gr/ns/name": the same in every process and build (std::hash and
 // absl::Hash are not), so the written set can be kept in a checkpoint.
 uint64_t ItemKeyHash(std::string_view key);
+// ItemKeyHash of "<gr>/<ns>/<name>", without building the key.
+uint64_t ItemKeyHash(std::string_view gr, std::string_view ns, std::string_view name);
 
 struct ItemCounts {
   int64_t items = 0;  // objects written (each once, whatever the number of version copies)
@@ -127,7 +129,7 @@ class ItemBackupper {
   Status Write(const kube::ApiResource& resource, std::string_view ns, std::string_view name,
                std::string_view encoded);
   // Whether BackupListed(LazyItem) must take the DOM path for an item of `gr` in `ns`.
-  bool NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) const;
+  bool NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item);
 
   const BackupperDeps& deps_;
   const api::Backup& backup_;
@@ -143,19 +145,38 @@ class ItemBackupper {
   absl::flat_hash_set<uint64_t> written_;
   std::set<std::string> namespaces_used_;
   std::set<std::string> group_resources_used_;
-  // "<apiVersion>/<Kind>" -> the names written, '\n'-separated (one allocation per kind, not
-  // per item: a cluster's worth of names stays a few MiB).
-  std::map<std::string, std::string> resource_list_;
+  // The names written of one "<apiVersion>/<Kind>", '\n'-separated (one allocation per kind,
+  // not per item: a cluster's worth of names stays a few MiB), and whether they arrived sorted
+  // and need no JSON escaping (then the resource list is written from `joined` in one pass).
+  struct ListedNames {
+    std::string joined;
+    size_t last = 0;      // where the last name starts
+    bool sorted = true;
+    bool plain = true;
+    void Add(std::string_view ns, std::string_view name);
+  };
+  std::map<std::string, ListedNames> resource_list_;
   // Write's per-resource work, kept while items of one resource follow each other.
   struct WriteCache {
     std::string group, version, resource, kind;  // the resource it is for
     std::string gr;                              // GroupResource of it
-    std::string* names = nullptr;                // its resource_list_ entry
+    ListedNames* names = nullptr;                // its resource_list_ entry
     std::string preferred_dir;                   // "<version>-preferredversion"
     std::string last_ns;                         // last namespace added to namespaces_used_
     std::string path;                            // an item's path, reused
   };
   WriteCache write_cache_;
+  // BackupListed's per-resource work, kept while items of one resource follow each other: the
+  // group-resource and the actions whose resource filter admits it.
+  struct ListedCache {
+    std::string group, resource;  // the resource it is for
+    std::string gr;
+    bool valid = false;
+    std::string actions_gr;       // the group-resource `actions` is for (NeedsDom)
+    std::vector<size_t> actions;  // indexes into actions_ of those whose resource filter admits it
+    bool actions_valid = false;
+  };
+  ListedCache listed_cache_;
   boost::json::array volume_snapshots_;
   boost::json::array volume_infos_;
   ItemCounts counts_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/time.h"
-#include "lifeboat/common/gzip.h"
+#include "lifeboat/archive/gzip_member.h"
 
 namespace lifeboat::engine {
 namespace {
@@ -110,16 +110,14 @@ std::string LogfmtValue(std::string_view v) {
 
 BackupLog::BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind)
     : out_(sink),
-      unclosed_(sink),
-      gzip_(GzipSink(&unclosed_, /*level=*/1)),
       backup_(std::move(subject)),
       clock_(clock),
       kind_(kind) {}
 
 BackupLog::~BackupLog() = default;
 
-void BackupLog::Line(std::string_view level, std::string_view msg, const LogFields& f,
-                     std::string_view error) {
+void BackupLog::Line(std::string_view level, std::string_view msg, std::string_view resource,
+                     std::string_view ns, std::string_view name, std::string_view error) {
   const Clock::TimePoint now = clock_->Now();
   std::lock_guard lock(mu_);
   // logrus text format: time, level, msg, then the fields sorted by key. Lines gather in
@@ -140,13 +138,14 @@ void BackupLog::Line(std::string_view level, std::string_view msg, const LogFiel
   }
   line.append("time=\"").append(Rfc3339(now)).append(prefix_);
   if (!error.empty()) field(line, " error=", error);
-  if (!f.name.empty()) field(line, " name=", f.name);
-  if (!f.ns.empty()) field(line, " namespace=", f.ns);
-  if (!f.resource.empty()) field(line, " resource=", f.resource);
+  if (!name.empty()) field(line, " name=", name);
+  if (!ns.empty()) field(line, " namespace=", ns);
+  if (!resource.empty()) field(line, " resource=", resource);
   if (kind_ == LogKind::kRestore) field(line, " restore=", backup_);  // keys sorted
   line += '\n';
   if (pending_.size() >= kPendingBytes) FlushLocked();
   if (level == "warning" || level == "error") {
+    const LogFields f{std::string(resource), std::string(ns), std::string(name)};
     std::string entry = kind_ == LogKind::kBackup ? ResultEntry(msg, f, error)
                                                   : RestoreResultEntry(msg, error);
     Record(level == "warning" ? warnings_ : errors_, std::move(entry), f, kind_);
@@ -154,17 +153,27 @@ void BackupLog::Line(std::string_view level, std::string_view msg, const LogFiel
 }
 
 void BackupLog::FlushLocked() {
-  if (pending_.empty()) return;
-  if (write_error_.ok()) write_error_ = gzip_->Write(pending_);
+  if (pending_.empty() && wrote_) return;
+  if (write_error_.ok()) {
+    write_error_ = archive::CompressGzipMemberInto(pending_, /*level=*/1, archive::Compressor::kFastest, member_);
+  }
+  if (write_error_.ok()) write_error_ = out_->Write(member_);
+  wrote_ = true;
   pending_.clear();
 }
 
-void BackupLog::Info(std::string_view msg, const LogFields& fields) { Line("info", msg, fields, {}); }
-void BackupLog::Warn(std::string_view msg, const LogFields& fields) {
-  Line("warning", msg, fields, {});
+void BackupLog::Info(std::string_view msg, const LogFields& f) {
+  Line("info", msg, f.resource, f.ns, f.name, {});
 }
-void BackupLog::Error(std::string_view msg, const LogFields& fields, std::string_view error) {
-  Line("error", msg, fields, error);
+void BackupLog::Info(std::string_view msg, std::string_view resource, std::string_view ns,
+                     std::string_view name) {
+  Line("info", msg, resource, ns, name, {});
+}
+void BackupLog::Warn(std::string_view msg, const LogFields& f) {
+  Line("warning", msg, f.resource, f.ns, f.name, {});
+}
+void BackupLog::Error(std::string_view msg, const LogFields& f, std::string_view error) {
+  Line("error", msg, f.resource, f.ns, f.name, error);
 }
 
 int64_t BackupLog::warnings() const {
@@ -195,17 +204,13 @@ boost::json::object BackupLog::ResultsJson() const {
 Status BackupLog::Close() {
   std::lock_guard lock(mu_);
   FlushLocked();
-  Status closed = gzip_->Close();
-  if (closed.ok()) closed = out_->Close();
+  Status closed = out_->Close();
   return write_error_.ok() ? closed : write_error_;
 }
 
 Status BackupLog::Checkpoint() {
   std::lock_guard lock(mu_);
-  FlushLocked();
-  Status ended = gzip_->Close();  // Z_FINISH into out_, which stays open
-  gzip_ = GzipSink(&unclosed_, /*level=*/1);
-  if (write_error_.ok()) write_error_ = ended;
+  if (!pending_.empty()) FlushLocked();
   return write_error_;
 }
 
