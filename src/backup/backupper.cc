@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/str_split.h"
+#include "lifeboat/api/label_selector.h"
 #include "lifeboat/api/time.h"
 #include "lifeboat/api/validation.h"
 #include "lifeboat/archive/gzip_member.h"
@@ -318,6 +320,19 @@ class BackupRun {
     // items already written are skipped by ItemBackupper).
     std::erase_if(tasks, [&](const ListTask& t) { return completed_.count(KeyOf(t)) > 0; });
     size_t done = 0;  // tasks[0, done) are finished
+    // tasks[0, started) have had their resource's orderedResources items backed up (those come
+    // before the resource's first listed item; a resource's tasks follow each other).
+    size_t started = 0;
+    auto start_resources = [&](size_t end) -> Status {
+      for (; started < end; ++started) {
+        if (started > 0 && tasks[started - 1].resource.name == tasks[started].resource.name &&
+            tasks[started - 1].resource.group == tasks[started].resource.group) {
+          continue;
+        }
+        LIFEBOAT_RETURN_IF_ERROR(BackupOrdered(filters, tasks, started, items, log));
+      }
+      return absl::OkStatus();
+    };
     auto last_progress = clock_.Now();
     OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
     // Items are serialized (Go's json.Marshal form) on the listing threads; the writer thread
@@ -328,6 +343,7 @@ class BackupRun {
         [&](size_t i, Page& page, const Status& error) -> Status {
           for (; done < i; ++done) completed_.insert(KeyOf(tasks[done]));
           LIFEBOAT_RETURN_IF_ERROR(MaybeCheckpoint(/*force=*/false));
+          LIFEBOAT_RETURN_IF_ERROR(start_resources(i + 1));
           const ListTask& t = tasks[i];
           if (!error.ok()) {
             log.Error("Error listing items", {GroupResource(t.resource), t.ns, ""}, error);
@@ -348,8 +364,61 @@ class BackupRun {
         },
         cancel_);
     if (!listed.ok()) return listed;
+    LIFEBOAT_RETURN_IF_ERROR(start_resources(tasks.size()));  // resources that listed nothing
     for (; done < tasks.size(); ++done) completed_.insert(KeyOf(tasks[done]));
     return MaybeCheckpoint(/*force=*/true);
+  }
+
+  // Velero's orderedResources for the resource of tasks[first] (and the tasks after it of the
+  // same resource): the items named under its plural name ("ns/name", or "name" when
+  // cluster-scoped; comma-separated) are backed up first, in that order, then the rest as
+  // listed (already written, they are not written again). A name the listing would not give (no
+  // such item, or one in a namespace or with labels the backup does not select) is reported as
+  // Velero reports it.
+  Status BackupOrdered(const BackupFilters& filters, const std::vector<ListTask>& tasks, size_t first,
+                       ItemBackupper& items, BackupLog& log) {
+    const kube::ApiResource& resource = tasks[first].resource;
+    auto order = b_.spec.ordered_resources.find(resource.name);
+    if (order == b_.spec.ordered_resources.end() || order->second.empty()) return absl::OkStatus();
+    size_t last = first;
+    while (last + 1 < tasks.size() && tasks[last + 1].resource.name == resource.name &&
+           tasks[last + 1].resource.group == resource.group) {
+      ++last;
+    }
+    const std::vector<std::string> names = absl::StrSplit(order->second, ',');
+    for (std::string_view name : names) {
+      std::string_view ns;
+      std::string_view item_name = name;
+      const size_t slash = name.find('/');
+      bool found = false;
+      if (resource.namespaced == (slash != std::string_view::npos) && !name.empty()) {
+        if (resource.namespaced) {
+          ns = name.substr(0, slash);
+          item_name = name.substr(slash + 1);
+        }
+        auto item = deps_.client->Get(resource.gvr(), std::string(ns), std::string(item_name));
+        if (!item.ok() && item.status().code() != absl::StatusCode::kNotFound) {
+          log.Error("Error getting an ordered item", {GroupResource(resource), std::string(ns),
+                                                      std::string(item_name)}, item.status());
+          continue;
+        }
+        if (item.ok() && (ns.empty() || filters.NamespaceIncluded(ns))) {
+          const std::map<std::string, std::string> labels = kube::ObjectLabels(*item);
+          for (size_t j = first; j <= last && !found; ++j) {
+            if (!tasks[j].ns.empty() && tasks[j].ns != ns) continue;
+            if (tasks[j].label_selector.empty()) {
+              found = true;
+              continue;
+            }
+            auto selector = api::LabelSelector::Parse(tasks[j].label_selector);
+            found = selector.ok() && selector->Matches(labels);
+          }
+        }
+        if (found) LIFEBOAT_RETURN_IF_ERROR(items.BackupListed(resource, *std::move(item)));
+      }
+      if (!found) log.Warn("Cannot find resource '" + std::string(name) + "'.");
+    }
+    return absl::OkStatus();
   }
 
   // Crash safety: at a page boundary on this (the writer) thread, once checkpoint_interval has
