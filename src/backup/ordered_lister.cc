@@ -8,7 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <thread>
+
+#include "lifeboat/common/cpu_idle.h"
 
 namespace lifeboat::backup {
 namespace {
@@ -29,6 +32,11 @@ class Lister {
 
   Status Run(const PageHandler& on_page) {
     const int workers = std::max(1, options_.workers);
+    allowed_ = options_.while_cpu_idle ? 1 : workers;
+    if (options_.while_cpu_idle) {
+      (void)idle_.Sample();
+      last_sample_ = std::chrono::steady_clock::now();
+    }
     std::vector<std::thread> threads;
     for (int i = 0; i < workers && i < static_cast<int>(tasks_.size()); ++i) {
       threads.emplace_back([this] { Work(); });
@@ -54,6 +62,8 @@ class Lister {
       while (true) {
         std::unique_lock lock(mu_);
         TaskQueue& q = queues_[i];
+        if (q.pages.empty() && !q.done) starved_ = true;
+        Adapt();
         Wait(lock, [&] { return !q.pages.empty() || q.done || stop_.token().IsCancelled(); });
         if (!q.pages.empty()) {
           Page page = std::move(q.pages.front());
@@ -79,14 +89,26 @@ class Lister {
     return absl::OkStatus();
   }
 
+  // The consumer (mu_ held), before it may wait for a page: about every 100 ms, one more or one
+  // fewer task allowed at once (OrderedListerOptions::while_cpu_idle).
+  void Adapt() {
+    if (!options_.while_cpu_idle) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sample_ < std::chrono::milliseconds(100)) return;
+    last_sample_ = now;
+    const size_t before = allowed_;
+    allowed_ = NextAllowance(allowed_, static_cast<size_t>(std::max(1, options_.workers)),
+                             idle_.Sample(), std::exchange(starved_, false));
+    if (allowed_ > before) cv_.notify_all();
+  }
+
   void Work() {
-    const size_t ahead = static_cast<size_t>(std::max(1, options_.workers));
     while (true) {
       size_t i = next_.fetch_add(1);
       if (i >= tasks_.size()) return;
       {
         std::unique_lock lock(mu_);
-        Wait(lock, [&] { return i < consumer_at_ + ahead || stop_.token().IsCancelled(); });
+        Wait(lock, [&] { return i < consumer_at_ + allowed_ || stop_.token().IsCancelled(); });
         if (stop_.token().IsCancelled()) return;
       }
       Status s = List(i);
@@ -227,11 +249,21 @@ class Lister {
   std::mutex mu_;
   std::condition_variable cv_;
   size_t consumer_at_ = 0;
+  size_t allowed_ = 1;      // tasks listed at once at most (mu_); see Adapt
+  CpuIdleMeter idle_;       // the consumer's
+  std::chrono::steady_clock::time_point last_sample_;
+  bool starved_ = false;    // the consumer waited for a page since the last sample (mu_)
   std::vector<std::string> spare_;  // Recycle / Spare
   std::atomic<size_t> next_{0};
 };
 
 }  // namespace
+
+size_t NextAllowance(size_t allowed, size_t most, std::optional<double> idle, bool starved) {
+  if (!idle || (starved && *idle >= 0.3)) return std::min(most, allowed + 1);
+  if (*idle < 0.2) return std::max<size_t>(1, allowed - 1);
+  return std::min(most, std::max<size_t>(1, allowed));
+}
 
 Status ListInOrder(kube::DynamicClient& client, const std::vector<ListTask>& tasks,
                    const OrderedListerOptions& options, const PageHandler& on_page,

@@ -4,9 +4,18 @@
 // their pages to one consumer in task order, so the archive is the same whatever the timing
 // while the API server is kept busy. Memory is bounded: a worker runs at most `workers` tasks
 // ahead of the consumer and holds at most `queue_pages` pages per task.
+//
+// Tasks ahead of the consumer's help only while the CPU has room for them: against an API
+// server far away the listing waits on the network and a second list in flight fills the wait;
+// when the machine's CPUs are busy (an API server on the same cores, or a throttled cgroup) it
+// only competes with the consumer and holds more pages. So, with `while_cpu_idle`, the lister
+// starts with one task at a time and allows one more (up to `workers`) each time, ~every
+// 100 ms, the consumer waited for pages while at least 30% of the CPU time was idle, and one
+// fewer when less than 20% was.
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +42,12 @@ struct OrderedListerOptions {
   // that work is spread over the workers instead of the single consumer: appends the item's
   // result to `out`. The results travel with the page (Page::prepared(k)), all in one buffer.
   std::function<void(const kube::LazyItem& item, std::string& out)> prepare;
+  bool while_cpu_idle = true;  // see above; false: always `workers` tasks at once
 };
+
+// The while_cpu_idle policy: how many tasks at once after a sample of the CPU's idle share
+// (nullopt: unknown) during which the consumer waited for pages (`starved`) or not.
+size_t NextAllowance(size_t allowed, size_t most, std::optional<double> idle, bool starved);
 
 // Lazy items (kube::ListAllLazyPages): valid while the Page (or a copy of `source`) lives. Keep
 // an item longer only as a DOM (item.Json()).

@@ -38,7 +38,9 @@ struct SnapshotLocation {
 };
 
 struct BackupperOptions {
-  int list_workers = 2;       // collections listed at once (more help against a remote API server)
+  // Collections listed at once at most: more than one only while the CPU has idle time
+  // (docs/backup.md "Scale and memory"); they help against a remote API server.
+  int list_workers = 2;
   int64_t page_size = 500;    // items per LIST page
   int archive_threads = 2;    // parallel gzip
   int archive_level = 6;
