@@ -137,7 +137,7 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 }
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
-           const std::string& root, int workers, int level, int archive_threads) {
+           const std::string& root, int workers, bool fixed_workers, int level, int archive_threads) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -154,6 +154,7 @@ int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& dis
   deps.actions = lifeboat::backup::BuiltinBackupItemActions(&client);
   lifeboat::backup::BackupperOptions options;
   options.list_workers = workers;
+  options.adaptive_list_workers = !fixed_workers;
   options.archive_level = level;
   options.archive_threads = archive_threads;
   options.temp_dir = root;
@@ -187,7 +188,9 @@ int main(int argc, char** argv) {
   app.add_subcommand("list");
   auto* backup = app.add_subcommand("backup");
   backup->add_option("--bucket-root", root)->required();
-  backup->add_option("--workers", workers, "collections listed at once");
+  backup->add_option("--workers", workers, "collections listed at once at most");
+  bool fixed_workers = false;
+  backup->add_flag("--fixed-workers", fixed_workers, "always --workers at once (not only while the CPU has idle time)");
   backup->add_option("--archive-threads", archive_threads, "gzip threads");
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
@@ -206,5 +209,5 @@ int main(int argc, char** argv) {
   lifeboat::kube::DynamicClient client(rest->get(), &discovery);
   if (*populate) return Populate(client, discovery, objects, namespaces, threads);
   if (app.got_subcommand("list")) return List(client, discovery, page);
-  return Backup(client, discovery, root, workers, level, archive_threads);
+  return Backup(client, discovery, root, workers, fixed_workers, level, archive_threads);
 }

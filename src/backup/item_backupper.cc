@@ -718,40 +718,39 @@ boost::json::object ItemBackupper::ResourceList() const {
   return out;
 }
 
-std::string ItemBackupper::ResourceListJson() const {
-  size_t bytes = 2;
-  for (const auto& [key, names] : resource_list_) bytes += key.size() + 2 * names.joined.size() + 8;
-  std::string out;
-  out.reserve(bytes);
-  out += '{';
+Status ItemBackupper::WriteResourceListJson(const std::function<Status(std::string_view piece)>& out) const {
+  std::string piece;
+  bool first_kind = true;
   for (const auto& [key, names] : resource_list_) {
-    if (out.size() > 1) out += ',';
-    AppendJsonString(out, key);
-    out.append(":[");
+    piece.clear();
+    piece.reserve(key.size() + names.joined.size() + 2 * (names.joined.size() / 8) + 8);
+    piece += first_kind ? '{' : ',';
+    first_kind = false;
+    AppendJsonString(piece, key);
+    piece.append(":[");
     if (names.sorted && names.plain) {
       // A list arrives in namespace/name order: each '\n' becomes "," in one pass.
       const std::string& j = names.joined;
       for (size_t start = 0; start < j.size();) {
         const size_t end = j.find('\n', start);
-        if (start > 0) out += ',';
-        out += '"';
-        out.append(j, start, end - start);
-        out += '"';
+        if (start > 0) piece += ',';
+        piece += '"';
+        piece.append(j, start, end - start);
+        piece += '"';
         start = end + 1;
       }
-      out += ']';
-      continue;
+    } else {
+      bool first = true;
+      for (std::string_view n : SortedNames(names.joined)) {
+        if (!first) piece += ',';
+        first = false;
+        AppendJsonString(piece, n);
+      }
     }
-    bool first = true;
-    for (std::string_view n : SortedNames(names.joined)) {
-      if (!first) out += ',';
-      first = false;
-      AppendJsonString(out, n);
-    }
-    out += ']';
+    piece += ']';
+    LIFEBOAT_RETURN_IF_ERROR(out(piece));
   }
-  out += '}';
-  return out;
+  return out(first_kind ? "{}" : "}");
 }
 
 boost::json::value ItemBackupper::VolumeSnapshots() const {

@@ -9,6 +9,7 @@
 // thread; what it keeps grows with the number of items only by their names (for the resource
 // list Velero writes) and the additional items seen.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -66,8 +67,10 @@ class ItemBackupper {
   const std::set<std::string>& group_resources_used() const { return group_resources_used_; }
   // "<apiVersion>/<Kind>" -> sorted "ns/name" (or "name"): the resource list file.
   boost::json::object ResourceList() const;
-  // boost::json::serialize(ResourceList()), written directly (a cluster's worth of names).
-  std::string ResourceListJson() const;
+  // boost::json::serialize(ResourceList()), written directly (a cluster's worth of names), a
+  // piece per kind: `out` gets "{" + the first kind's entry, "," + each next one's, then "}".
+  // The pieces' buffer is reused (one kind's names at a time in memory, not the whole list).
+  Status WriteResourceListJson(const std::function<Status(std::string_view piece)>& out) const;
   // The native snapshot records (the volumesnapshots file), or null when there are none.
   boost::json::value VolumeSnapshots() const;
   // Velero's BackupVolumeInfo list (the volumeinfo file): one entry per backed-up PV.

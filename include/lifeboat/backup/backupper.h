@@ -41,6 +41,8 @@ struct BackupperOptions {
   // Collections listed at once at most: more than one only while the CPU has idle time
   // (docs/backup.md "Scale and memory"); they help against a remote API server.
   int list_workers = 2;
+  // false: always list_workers collections at once, whatever the CPU.
+  bool adaptive_list_workers = true;
   int64_t page_size = 500;    // items per LIST page
   int archive_threads = 2;    // parallel gzip
   int archive_level = 6;
