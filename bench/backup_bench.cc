@@ -137,7 +137,8 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 }
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
-           const std::string& root, int workers, bool fixed_workers, int level, int archive_threads) {
+           const std::string& root, int workers, bool fixed_workers, int level,
+           int archive_threads) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -190,7 +191,8 @@ int main(int argc, char** argv) {
   backup->add_option("--bucket-root", root)->required();
   backup->add_option("--workers", workers, "collections listed at once at most");
   bool fixed_workers = false;
-  backup->add_flag("--fixed-workers", fixed_workers, "always --workers at once (not only while the CPU has idle time)");
+  backup->add_flag("--fixed-workers", fixed_workers,
+                   "always --workers at once (not only while the CPU has idle time)");
   backup->add_option("--archive-threads", archive_threads, "gzip threads");
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);

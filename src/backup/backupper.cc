@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -376,8 +376,8 @@ class BackupRun {
   // listed (already written, they are not written again). A name the listing would not give (no
   // such item, or one in a namespace or with labels the backup does not select) is reported as
   // Velero reports it.
-  Status BackupOrdered(const BackupFilters& filters, const std::vector<ListTask>& tasks, size_t first,
-                       ItemBackupper& items, BackupLog& log) {
+  Status BackupOrdered(const BackupFilters& filters, const std::vector<ListTask>& tasks,
+                       size_t first, ItemBackupper& items, BackupLog& log) {
     const kube::ApiResource& resource = tasks[first].resource;
     auto order = b_.spec.ordered_resources.find(resource.name);
     if (order == b_.spec.ordered_resources.end() || order->second.empty()) return absl::OkStatus();
@@ -399,8 +399,9 @@ class BackupRun {
         }
         auto item = deps_.client->Get(resource.gvr(), std::string(ns), std::string(item_name));
         if (!item.ok() && item.status().code() != absl::StatusCode::kNotFound) {
-          log.Error("Error getting an ordered item", {GroupResource(resource), std::string(ns),
-                                                      std::string(item_name)}, item.status());
+          log.Error("Error getting an ordered item",
+                    {GroupResource(resource), std::string(ns), std::string(item_name)},
+                    item.status());
           continue;
         }
         if (item.ok() && (ns.empty() || filters.NamespaceIncluded(ns))) {
@@ -506,8 +507,8 @@ class BackupRun {
     // of the backup's serial end), so only one kind's names are in memory as JSON at a time.
     std::string resource_list_gz, member;
     LIFEBOAT_RETURN_IF_ERROR(items.WriteResourceListJson([&](std::string_view piece) {
-      LIFEBOAT_RETURN_IF_ERROR(
-          archive::CompressGzipMemberInto(piece, /*level=*/1, archive::Compressor::kFastest, member));
+      LIFEBOAT_RETURN_IF_ERROR(archive::CompressGzipMemberInto(
+          piece, /*level=*/1, archive::Compressor::kFastest, member));
       resource_list_gz += member;
       return absl::OkStatus();
     }));

@@ -350,7 +350,8 @@ TEST_F(BackupperTest, OrderedResourcesComeFirstInTheGivenOrder) {
   ASSERT_EQ(b.status.phase, api::BackupPhase::kCompleted) << b.status.failure_reason;
   std::string tgz;
   auto tar_sink = StringSink(&tgz);
-  ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kContents, *tar_sink).ok());
+  ASSERT_TRUE(
+      store_->GetBackupFile(b.metadata.name, storage::BackupFile::kContents, *tar_sink).ok());
   auto source = StringSource(tgz);
   auto reader = archive::ArchiveReader::Open(source.get());
   ASSERT_TRUE(reader.ok()) << reader.status();
@@ -377,7 +378,8 @@ TEST_F(BackupperTest, OrderedResourcesComeFirstInTheGivenOrder) {
             R"(" message: /Cannot find resource 'other/db'."]})");
   gz.clear();
   auto list_sink = StringSink(&gz);
-  ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kResourceList, *list_sink).ok());
+  ASSERT_TRUE(
+      store_->GetBackupFile(b.metadata.name, storage::BackupFile::kResourceList, *list_sink).ok());
   EXPECT_EQ(boost::json::serialize(J(*Gunzip(gz)).at("v1/ConfigMap")),
             R"(["app/kube-root-ca.crt","app/plain","app/web"])");
 }

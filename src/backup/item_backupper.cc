@@ -255,7 +255,8 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, boost::jso
                 std::move(encoded));
 }
 
-bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item) {
+bool ItemBackupper::NeedsDom(const std::string& gr, std::string_view ns,
+                             const kube::LazyItem& item) {
   if (gr == "pods" || gr == "persistentvolumes" || gr == kVolumeSnapshotsGR) return true;
   // An action that applies needs the DOM. Labels are read only for selectors that use them.
   // Only the actions whose resource filter admits `gr` are tried (worked out once per resource).
@@ -718,7 +719,8 @@ boost::json::object ItemBackupper::ResourceList() const {
   return out;
 }
 
-Status ItemBackupper::WriteResourceListJson(const std::function<Status(std::string_view piece)>& out) const {
+Status ItemBackupper::WriteResourceListJson(
+    const std::function<Status(std::string_view piece)>& out) const {
   std::string piece;
   bool first_kind = true;
   for (const auto& [key, names] : resource_list_) {

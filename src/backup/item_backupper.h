@@ -153,7 +153,7 @@ class ItemBackupper {
   // and need no JSON escaping (then the resource list is written from `joined` in one pass).
   struct ListedNames {
     std::string joined;
-    size_t last = 0;      // where the last name starts
+    size_t last = 0;  // where the last name starts
     bool sorted = true;
     bool plain = true;
     void Add(std::string_view ns, std::string_view name);

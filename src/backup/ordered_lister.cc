@@ -1,15 +1,15 @@
 #include "src/backup/ordered_lister.h"
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include "lifeboat/common/cpu_idle.h"
 
@@ -249,10 +249,10 @@ class Lister {
   std::mutex mu_;
   std::condition_variable cv_;
   size_t consumer_at_ = 0;
-  size_t allowed_ = 1;      // tasks listed at once at most (mu_); see Adapt
-  CpuIdleMeter idle_;       // the consumer's
+  size_t allowed_ = 1;  // tasks listed at once at most (mu_); see Adapt
+  CpuIdleMeter idle_;   // the consumer's
   std::chrono::steady_clock::time_point last_sample_;
-  bool starved_ = false;    // the consumer waited for a page since the last sample (mu_)
+  bool starved_ = false;            // the consumer waited for a page since the last sample (mu_)
   std::vector<std::string> spare_;  // Recycle / Spare
   std::atomic<size_t> next_{0};
 };

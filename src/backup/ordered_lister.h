@@ -13,13 +13,12 @@
 // 100 ms, the consumer waited for pages while at least 30% of the CPU time was idle, and one
 // fewer when less than 20% was.
 
+#include <boost/json.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "lifeboat/common/cancellation.h"
 #include "lifeboat/common/status.h"

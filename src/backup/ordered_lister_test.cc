@@ -127,14 +127,14 @@ TEST_F(OrderedListerTest, ConsumerErrorStopsTheWorkers) {
 
 }  // namespace
 TEST(NextAllowanceTest, MoreTasksOnlyWhileTheConsumerWaitsAndTheCpuIsIdle) {
-  EXPECT_EQ(NextAllowance(1, 2, 0.5, /*starved=*/true), 2u);   // waiting, CPU to spare
-  EXPECT_EQ(NextAllowance(2, 2, 0.9, true), 2u);               // never above `workers`
-  EXPECT_EQ(NextAllowance(1, 2, 0.5, false), 1u);              // pages keep up: no more
-  EXPECT_EQ(NextAllowance(1, 4, 0.25, true), 1u);              // between the thresholds
+  EXPECT_EQ(NextAllowance(1, 2, 0.5, /*starved=*/true), 2u);  // waiting, CPU to spare
+  EXPECT_EQ(NextAllowance(2, 2, 0.9, true), 2u);              // never above `workers`
+  EXPECT_EQ(NextAllowance(1, 2, 0.5, false), 1u);             // pages keep up: no more
+  EXPECT_EQ(NextAllowance(1, 4, 0.25, true), 1u);             // between the thresholds
   EXPECT_EQ(NextAllowance(2, 4, 0.25, true), 2u);
-  EXPECT_EQ(NextAllowance(2, 2, 0.1, true), 1u);               // CPU busy: one fewer
-  EXPECT_EQ(NextAllowance(1, 2, 0.0, true), 1u);               // never below one
-  EXPECT_EQ(NextAllowance(1, 3, std::nullopt, false), 2u);     // unknown: as many as asked
+  EXPECT_EQ(NextAllowance(2, 2, 0.1, true), 1u);            // CPU busy: one fewer
+  EXPECT_EQ(NextAllowance(1, 2, 0.0, true), 1u);            // never below one
+  EXPECT_EQ(NextAllowance(1, 3, std::nullopt, false), 2u);  // unknown: as many as asked
 }
 
 }  // namespace lifeboat::backup

@@ -73,9 +73,11 @@ std::optional<double> CpuIdleMeter::Sample() {
   const std::optional<uint64_t> throttled_before = last_throttled_;
   last_ = now;
   last_throttled_ = throttled;
-  if (!now || !before || now->total <= before->total || now->idle < before->idle) return std::nullopt;
+  if (!now || !before || now->total <= before->total || now->idle < before->idle)
+    return std::nullopt;
   if (throttled && throttled_before && *throttled > *throttled_before) return 0.0;
-  return static_cast<double>(now->idle - before->idle) / static_cast<double>(now->total - before->total);
+  return static_cast<double>(now->idle - before->idle) /
+         static_cast<double>(now->total - before->total);
 }
 
 }  // namespace lifeboat

@@ -26,11 +26,14 @@ TEST(CpuIdleTest, ParsesTheCpuLineAndThrottling) {
 class CpuIdleMeterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("lifeboat-cpu-idle-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lifeboat-cpu-idle-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
   std::filesystem::path dir_;
 };
 

@@ -109,10 +109,7 @@ std::string LogfmtValue(std::string_view v) {
 }
 
 BackupLog::BackupLog(ByteSink* sink, std::string subject, Clock* clock, LogKind kind)
-    : out_(sink),
-      backup_(std::move(subject)),
-      clock_(clock),
-      kind_(kind) {}
+    : out_(sink), backup_(std::move(subject)), clock_(clock), kind_(kind) {}
 
 BackupLog::~BackupLog() = default;
 
@@ -155,7 +152,8 @@ void BackupLog::Line(std::string_view level, std::string_view msg, std::string_v
 void BackupLog::FlushLocked() {
   if (pending_.empty() && wrote_) return;
   if (write_error_.ok()) {
-    write_error_ = archive::CompressGzipMemberInto(pending_, /*level=*/1, archive::Compressor::kFastest, member_);
+    write_error_ = archive::CompressGzipMemberInto(pending_, /*level=*/1,
+                                                   archive::Compressor::kFastest, member_);
   }
   if (write_error_.ok()) write_error_ = out_->Write(member_);
   wrote_ = true;

@@ -57,7 +57,8 @@ class BackupLog {
 
   void Info(std::string_view msg, const LogFields& fields = {});
   // The same for an item named by views (the backup's per-item line: no copies).
-  void Info(std::string_view msg, std::string_view resource, std::string_view ns, std::string_view name);
+  void Info(std::string_view msg, std::string_view resource, std::string_view ns,
+            std::string_view name);
   void Warn(std::string_view msg, const LogFields& fields = {});
   // `error` is the failure's text (a Status message): Velero logs it as the `error` field.
   void Error(std::string_view msg, const LogFields& fields = {}, std::string_view error = {});
@@ -75,8 +76,9 @@ class BackupLog {
   Status Close();
 
   // Crash safety (the backup journal): writes the pending lines as a gzip member, so the sink
-  // holds a complete (multi-member) gzip file of every line so far. Returns the first write error, if any. A log continued later on a sink holding
-  // such a prefix is read as one log by gzip readers.
+  // holds a complete (multi-member) gzip file of every line so far. Returns the first write error,
+  // if any. A log continued later on a sink holding such a prefix is read as one log by gzip
+  // readers.
   Status Checkpoint();
   // The warnings and errors recorded so far, and restoring them when a backup resumes.
   Result warning_results() const;
@@ -92,8 +94,8 @@ class BackupLog {
   // ISA-L: a fifth of zlib's CPU on these lines, which cost a large backup a few % of its time).
   static constexpr size_t kPendingBytes = 256 << 10;
   ByteSink* out_;
-  std::string member_;   // the last member written (its buffer reused)
-  bool wrote_ = false;   // a member has been written
+  std::string member_;  // the last member written (its buffer reused)
+  bool wrote_ = false;  // a member has been written
   std::string backup_;
   Clock* clock_;
   LogKind kind_;

@@ -74,7 +74,8 @@ TEST(BackupLogTest, LargeLogIsManyMembersReadAsOne) {
   BackupLog log(sink.get(), "velero/b1", &clock);
   constexpr int kLines = 20000;  // ~2.6 MiB of lines
   for (int i = 0; i < kLines; ++i) {
-    log.Info("Backing up item", "configmaps", "ns-" + std::to_string(i % 7), "cm-" + std::to_string(i));
+    log.Info("Backing up item", "configmaps", "ns-" + std::to_string(i % 7),
+             "cm-" + std::to_string(i));
   }
   ASSERT_TRUE(log.Close().ok());
   int members = 0;
@@ -90,8 +91,9 @@ TEST(BackupLogTest, LargeLogIsManyMembersReadAsOne) {
   for (int i = 0; i < kLines; i += 997) {
     EXPECT_EQ(lines[static_cast<size_t>(i)],
               "time=\"2026-05-01T02:00:00Z\" level=info msg=\"Backing up item\" "
-              "backup=velero/b1 name=cm-" + std::to_string(i) + " namespace=ns-" +
-                  std::to_string(i % 7) + " resource=configmaps");
+              "backup=velero/b1 name=cm-" +
+                  std::to_string(i) + " namespace=ns-" + std::to_string(i % 7) +
+                  " resource=configmaps");
   }
 }
 

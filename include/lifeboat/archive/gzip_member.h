@@ -19,6 +19,7 @@ StatusOr<std::string> CompressGzipMember(std::string_view input, int level);
 // and when kFastest has no ISA-L to use). Thread-safe.
 StatusOr<std::string> CompressGzipMember(std::string_view input, int level, Compressor compressor);
 // The same into `out` (replaced; its capacity is reused).
-Status CompressGzipMemberInto(std::string_view input, int level, Compressor compressor, std::string& out);
+Status CompressGzipMemberInto(std::string_view input, int level, Compressor compressor,
+                              std::string& out);
 
 }  // namespace lifeboat::archive
