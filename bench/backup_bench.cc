@@ -138,7 +138,7 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
            const std::string& root, int workers, bool fixed_workers, int level,
-           int archive_threads) {
+           int archive_threads, bool go_form_items) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -158,6 +158,7 @@ int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& dis
   options.adaptive_list_workers = !fixed_workers;
   options.archive_level = level;
   options.archive_threads = archive_threads;
+  options.items_as_served = !go_form_items;
   options.temp_dir = root;
   lifeboat::api::Backup b;
   b.metadata.name = "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -194,6 +195,9 @@ int main(int argc, char** argv) {
   backup->add_flag("--fixed-workers", fixed_workers,
                    "always --workers at once (not only while the CPU has idle time)");
   backup->add_option("--archive-threads", archive_threads, "gzip threads");
+  bool go_form_items = false;
+  backup->add_flag("--go-form-items", go_form_items,
+                   "write items in Go's json.Marshal form (keys sorted) instead of as served");
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
@@ -211,5 +215,6 @@ int main(int argc, char** argv) {
   lifeboat::kube::DynamicClient client(rest->get(), &discovery);
   if (*populate) return Populate(client, discovery, objects, namespaces, threads);
   if (app.got_subcommand("list")) return List(client, discovery, page);
-  return Backup(client, discovery, root, workers, fixed_workers, level, archive_threads);
+  return Backup(client, discovery, root, workers, fixed_workers, level, archive_threads,
+                go_form_items);
 }

@@ -27,6 +27,7 @@ using kube::testing::KubesimProcess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 boost::json::value J(const std::string& text) {
   auto v = ParseJson(text);
@@ -135,7 +136,8 @@ class BackupperTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(bucket_dir_); }
 
   api::Backup Run(api::Backup b, const std::function<void(BackupperDeps&)>& adjust = nullptr,
-                  const ProgressFn& progress = nullptr, const CancellationToken& cancel = {}) {
+                  const ProgressFn& progress = nullptr, const CancellationToken& cancel = {},
+                  const std::function<void(BackupperOptions&)>& adjust_options = nullptr) {
     if (b.metadata.name.empty()) b.metadata.name = "b" + std::to_string(++counter_);
     b.metadata.namespace_ = "velero";
     b.metadata.uid = "uid-" + b.metadata.name;
@@ -149,6 +151,7 @@ class BackupperTest : public ::testing::Test {
     BackupperOptions options;
     options.page_size = 2;  // several pages per collection
     options.temp_dir = bucket_dir_;
+    if (adjust_options) adjust_options(options);
     return Backupper(deps, options).Run(std::move(b), progress, cancel);
   }
 
@@ -211,7 +214,11 @@ TEST_F(BackupperTest, WholeClusterMatchesKubectlAndWritesEveryFile) {
         continue;
       }
       ASSERT_EQ(entries.count(path), 1u) << path;
-      EXPECT_EQ(entries[path], CanonicalJson(item)) << path;
+      // The same object, as the API server sent it: the list's kind and apiVersion first.
+      auto parsed = ParseJson(entries[path]);
+      ASSERT_TRUE(parsed.ok()) << path << ": " << parsed.status();
+      EXPECT_EQ(CanonicalJson(*parsed), CanonicalJson(item)) << path;
+      EXPECT_THAT(entries[path], StartsWith(R"({"apiVersion":"v1","kind":")" + kind + "\",")) << path;
     }
   }
 
@@ -285,7 +292,25 @@ TEST_F(BackupperTest, ExcludedAndDeletingItemsAreSkippedAndLogged) {
   EXPECT_THAT(items, Not(Contains("configmaps/leaving/hidden")));
   auto live = client_->Get(cm, "leaving", "kept");
   ASSERT_TRUE(live.ok()) << live.status();
-  EXPECT_EQ(entries["resources/configmaps/namespaces/leaving/kept.json"], CanonicalJson(*live));
+  // As the API server sends it (its key order, its escapes), the list's kind and apiVersion
+  // put first.
+  kube::RestRequest get;
+  get.path = "/api/v1/namespaces/leaving/configmaps/kept";
+  auto raw = rest_->Do(get);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  // A GET gives kind and apiVersion first (in either order); a list item has neither.
+  const std::string fill = R"({"apiVersion":"v1","kind":"ConfigMap",)";
+  const std::string other_order = R"({"kind":"ConfigMap","apiVersion":"v1",)";
+  ASSERT_TRUE(raw->body.starts_with(fill) || raw->body.starts_with(other_order)) << raw->body;
+  EXPECT_EQ(entries["resources/configmaps/namespaces/leaving/kept.json"],
+            fill + raw->body.substr(fill.size()));
+  EXPECT_EQ(CanonicalJson(*ParseJson(entries["resources/configmaps/namespaces/leaving/kept.json"])),
+            CanonicalJson(*live));
+  // Or in Go's json.Marshal form, byte for byte what Velero writes.
+  api::Backup go_form = Run(in, nullptr, nullptr, {}, [](BackupperOptions& o) { o.items_as_served = false; });
+  ASSERT_EQ(go_form.status.phase, api::BackupPhase::kCompleted) << go_form.status.failure_reason;
+  EXPECT_EQ(ReadArchive(*store_, go_form.metadata.name)["resources/configmaps/namespaces/leaving/kept.json"],
+            CanonicalJson(*live));
   std::string gz;
   auto sink = StringSink(&gz);
   ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kLog, *sink).ok());

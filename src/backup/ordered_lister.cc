@@ -125,6 +125,7 @@ class Lister {
     lo.page_size = options_.page_size;
     lo.list.label_selector = task.label_selector;
     lo.list.cancel = stop_.token();
+    lo.list.raw_items = options_.raw_items;
     // Lazy items (parsed by simdjson, read in place): each page carries its tape to the
     // consumer, which is done with the items before it drops the page. The pager hands each
     // page to a helper thread that prepares and queues it, and fetches the next page meanwhile.

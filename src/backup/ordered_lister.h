@@ -42,6 +42,8 @@ struct OrderedListerOptions {
   // result to `out`. The results travel with the page (Page::prepared(k)), all in one buffer.
   std::function<void(const kube::LazyItem& item, std::string& out)> prepare;
   bool while_cpu_idle = true;  // see above; false: always `workers` tasks at once
+  // Pages keep their text: LazyItem::Raw (kube::ListOptions::raw_items).
+  bool raw_items = false;
 };
 
 // The while_cpu_idle policy: how many tasks at once after a sample of the CPU's idle share

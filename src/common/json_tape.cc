@@ -224,6 +224,79 @@ Pool<T>& PoolOf() {
 
 }  // namespace
 
+namespace {
+
+// The spans of the root object's array members' elements, from the structural positions of
+// simdjson's stage 1 (`s`, `n` of them: the offset of every { } [ ] , : and of the first byte
+// of every string and scalar, none inside strings), for a text that parsed. Each structural is
+// looked at once. False when the text is not as expected (then nothing is known).
+template <typename RawArray>
+bool FindRawArrays(const char* text, const uint32_t* s, uint32_t n, std::vector<RawArray>& out) {
+  auto at = [&](uint32_t j) { return j < n ? text[s[j]] : '\0'; };
+  // The index just past the value that starts at structural j (0 when malformed).
+  auto skip = [&](uint32_t j) -> uint32_t {
+    const char c = at(j);
+    if (c != '{' && c != '[') return j + 1;
+    uint32_t depth = 0;
+    for (; j < n; ++j) {
+      const char d = text[s[j]];
+      if (d == '{' || d == '[') {
+        ++depth;
+      } else if (d == '}' || d == ']') {
+        if (--depth == 0) return j + 1;
+      }
+    }
+    return 0;
+  };
+  auto span = [&](uint32_t begin, uint32_t end) {  // structurals [begin, end): trailing blanks out
+    size_t last = s[end];
+    while (last > s[begin] && (text[last - 1] == ' ' || text[last - 1] == '\n' ||
+                               text[last - 1] == '\r' || text[last - 1] == '\t')) {
+      --last;
+    }
+    return std::string_view(text + s[begin], last - s[begin]);
+  };
+  if (at(0) != '{') return at(0) != '\0';  // a root that is not an object has no members
+  uint32_t j = 1;
+  if (at(j) == '}') return true;
+  while (true) {
+    if (at(j) != '"' || at(j + 1) != ':') return false;
+    const uint32_t value = j + 2;
+    uint32_t after;
+    if (at(value) == '[') {
+      RawArray array;
+      std::string_view key = span(j, j + 1);  // "key"
+      if (key.size() < 2 || key.back() != '"') return false;
+      array.key = key.substr(1, key.size() - 2);
+      uint32_t e = value + 1;
+      if (at(e) == ']') {
+        after = e + 1;
+      } else {
+        while (true) {
+          const uint32_t end = skip(e);
+          if (end == 0 || end >= n) return false;
+          array.elements.push_back(span(e, end));
+          if (at(end) == ']') {
+            after = end + 1;
+            break;
+          }
+          if (at(end) != ',') return false;
+          e = end + 1;
+        }
+      }
+      out.push_back(std::move(array));
+    } else {
+      after = skip(value);
+      if (after == 0) return false;
+    }
+    if (at(after) == '}') return true;
+    if (at(after) != ',') return false;
+    j = after + 1;
+  }
+}
+
+}  // namespace
+
 struct JsonTape::Document {
   simdjson::dom::document doc;
   size_t room() const { return doc.capacity(); }
@@ -240,12 +313,29 @@ JsonTape::~JsonTape() {
 
 size_t JsonTape::bytes() const {
   const size_t capacity = doc_->doc.capacity();
-  return 8 * (capacity + 3) + 5 * capacity / 3 + simdjson::SIMDJSON_PADDING;  // document::allocate
+  return 8 * (capacity + 3) + 5 * capacity / 3 + simdjson::SIMDJSON_PADDING +  // document::allocate
+         text_bytes_;
+}
+
+StatusOr<std::vector<std::string_view>> JsonTape::RawElements(std::string_view key) const {
+  const JsonNode root = this->root();
+  const JsonNode array = root.Find(key);
+  if (text_.empty() || !array.is_array()) return absl::NotFoundError("no array to read");
+  size_t times = 0;
+  root.ForEachMember([&](std::string_view k, JsonNode) { times += k == key; });
+  if (times != 1) return absl::NotFoundError("the key is repeated");
+  if (raw_arrays_known_) {
+    for (const RawArray& a : raw_arrays_) {
+      if (a.key == key && a.elements.size() == array.size()) return a.elements;
+    }
+  }
+  return absl::NotFoundError("the text's elements are not known");
 }
 
 // One parser per thread (its buffers are sized for the largest document it parsed; a parser
 // that grew past kMaxKeptBytes is dropped after the parse).
-StatusOr<std::shared_ptr<JsonTape>> JsonTape::ParseInto(const char* text, size_t size, const JsonLimits& limits) {
+StatusOr<std::shared_ptr<JsonTape>> JsonTape::ParseInto(const char* text, size_t size, const JsonLimits& limits,
+                                                        bool find_raw_arrays) {
   thread_local std::unique_ptr<simdjson::dom::parser> parser;
   if (!parser) parser = std::make_unique<simdjson::dom::parser>();
   std::unique_ptr<JsonTape::Document> doc = PoolOf<JsonTape::Document>().Take(size);
@@ -261,8 +351,18 @@ StatusOr<std::shared_ptr<JsonTape>> JsonTape::ParseInto(const char* text, size_t
   if (!error) {
     error = parser->parse_into_document(doc->doc, text, size, /*realloc_if_needed=*/false).error();
   }
+  std::shared_ptr<JsonTape> tape;
+  if (!error) {
+    tape.reset(new JsonTape(std::move(doc)));
+    if (find_raw_arrays) {
+      const simdjson::internal::dom_parser_implementation& impl = *parser->implementation;
+      tape->raw_arrays_known_ =
+          FindRawArrays(text, impl.structural_indexes.get(), impl.n_structural_indexes, tape->raw_arrays_);
+      if (!tape->raw_arrays_known_) tape->raw_arrays_.clear();
+    }
+  }
   if (parser->capacity() > kMaxKeptBytes) parser.reset();
-  if (!error) return std::shared_ptr<JsonTape>(new JsonTape(std::move(doc)));
+  if (tape) return tape;
   PoolOf<JsonTape::Document>().Give(std::move(doc));
   // simdjson refuses a few documents Boost.JSON (and Go) accept: integers beyond 64 bits,
   // which both read as doubles. Boost.JSON decides, and gives the precise error when the text
@@ -313,9 +413,19 @@ void JsonTapeBuilder::Reset() {
   }
 }
 
-StatusOr<std::shared_ptr<JsonTape>> JsonTapeBuilder::Finish() {
+StatusOr<std::shared_ptr<JsonTape>> JsonTapeBuilder::Finish(bool keep_text) {
   if (!impl_->input) Write("").IgnoreError();
-  auto tape = JsonTape::ParseInto(impl_->input->data.get(), impl_->input->size, impl_->limits);
+  auto tape = JsonTape::ParseInto(impl_->input->data.get(), impl_->input->size, impl_->limits, keep_text);
+  if (tape.ok() && keep_text) {
+    // The input goes back to the pool when the tape dies (with room for simdjson's padding).
+    Input* input = impl_->input.release();
+    (*tape)->text_ = std::string_view(input->data.get(), input->size);
+    (*tape)->text_bytes_ = input->capacity + simdjson::SIMDJSON_PADDING;
+    (*tape)->text_owner_ = std::shared_ptr<const void>(input, [](const void* p) {
+      std::unique_ptr<Input> back(static_cast<Input*>(const_cast<void*>(p)));
+      if (back->capacity <= kMaxKeptBytes) PoolOf<Input>().Give(std::move(back));
+    });
+  }
   Reset();
   return tape;
 }

@@ -221,5 +221,85 @@ TEST(JsonTapeTest, RejectsMalformedTrailingIncompleteAndTooDeepDocuments) {
   EXPECT_EQ(limited.Write("2,3]").code(), absl::StatusCode::kResourceExhausted);
 }
 
+// A tape built with keep_text, from `text` written in pieces of `piece` bytes.
+std::shared_ptr<JsonTape> KeptTape(const std::string& text, size_t piece = 7) {
+  JsonTapeBuilder b;
+  for (size_t at = 0; at < text.size(); at += piece) EXPECT_TRUE(b.Write(text.substr(at, piece)).ok());
+  auto tape = b.Finish(/*keep_text=*/true);
+  EXPECT_TRUE(tape.ok()) << tape.status();
+  return *tape;
+}
+
+TEST(JsonTapeTest, RawElementsAreTheTextOfEachElementAsWritten) {
+  const std::string text =
+      R"({"kind":"List","items":[ {"b":1,"a":"x\"]}"} , [1, {"c":[]}],"s\u00e9",-1.50e3,true,null,{} ]
+        ,"metadata":{"items":[9]}})";
+  auto tape = KeptTape(text);
+  EXPECT_EQ(tape->text(), text);
+  auto raw = tape->RawElements("items");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  const std::vector<std::string_view> want = {R"({"b":1,"a":"x\"]}"})", R"([1, {"c":[]}])",
+                                              R"("s\u00e9")", "-1.50e3", "true", "null", "{}"};
+  EXPECT_EQ(*raw, want);
+  // Each is a view into text() and reads as the tape's element.
+  size_t k = 0;
+  tape->root().Find("items").ForEachElement([&](JsonNode element) {
+    ASSERT_LT(k, raw->size());
+    EXPECT_GE((*raw)[k].data(), tape->text().data());
+    auto again = ParseJson((*raw)[k]);
+    ASSERT_TRUE(again.ok()) << (*raw)[k];
+    EXPECT_EQ(CanonicalJson(*again), CanonicalJson(element));
+    ++k;
+  });
+  EXPECT_EQ(k, want.size());
+
+  auto empty = KeptTape(R"({"items":[]})")->RawElements("items");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  // Other members, arrays among them, before and after; blanks everywhere.
+  auto other = KeptTape(" { \"a\" : [ [ ] , { } ] ,\n\"items\"\t:\r[ 1 ,\"x\" ] , \"z\" : { \"items\" : [ 2 ] } } ");
+  auto elements = other->RawElements("items");
+  ASSERT_TRUE(elements.ok()) << elements.status();
+  EXPECT_EQ(*elements, (std::vector<std::string_view>{"1", "\"x\""}));
+  auto a = other->RawElements("a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(*a, (std::vector<std::string_view>{"[ ]", "{ }"}));
+}
+
+TEST(JsonTapeTest, RawElementsAgreeWithTheTapeOnRandomDocuments) {
+  std::mt19937_64 rng(20261208);
+  for (int i = 0; i < 300; ++i) {
+    boost::json::array items;
+    for (int n = static_cast<int>(rng() % 20); n > 0; --n) items.push_back(RandomValue(rng, 1));
+    const std::string text = boost::json::serialize(boost::json::object{{"a", 1}, {"items", items}});
+    auto tape = KeptTape(text, 1 + rng() % 64);
+    auto raw = tape->RawElements("items");
+    ASSERT_TRUE(raw.ok()) << raw.status() << "\n" << text;
+    ASSERT_EQ(raw->size(), items.size());
+    for (size_t k = 0; k < items.size(); ++k) EXPECT_EQ((*raw)[k], boost::json::serialize(items[k]));
+  }
+}
+
+TEST(JsonTapeTest, RawElementsNeedTheTextAndOneArray) {
+  const std::string text = R"({"items":[1,2]})";
+  auto not_kept = JsonTape::Parse(text);
+  ASSERT_TRUE(not_kept.ok());
+  EXPECT_TRUE((*not_kept)->text().empty());
+  EXPECT_EQ((*not_kept)->RawElements("items").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(KeptTape(text)->RawElements("other").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(KeptTape(R"({"items":{"a":1}})")->RawElements("items").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(KeptTape(R"([1,2])")->RawElements("items").status().code(), absl::StatusCode::kNotFound);
+  // Repeated: which array a reader takes is not to be guessed.
+  EXPECT_EQ(KeptTape(R"({"items":[1],"items":[2,3]})")->RawElements("items").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(KeptTape(R"({"\u0069tems":[1]})")->RawElements("items").status().code(),
+            absl::StatusCode::kNotFound);
+  // Integers beyond 64 bits: the tape reads a re-encoding, whose positions are not the text's.
+  auto big = KeptTape(R"({"items":[123456789012345678901234567890,{"x":1}]})");
+  EXPECT_EQ(big->text(), R"({"items":[123456789012345678901234567890,{"x":1}]})");
+  EXPECT_EQ(big->RawElements("items").status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace lifeboat

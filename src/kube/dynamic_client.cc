@@ -313,6 +313,7 @@ StatusOr<RawListPage> FetchListPage(DynamicClient& client, const GroupVersionRes
   req.cancel = options.cancel;
   RawListPage raw;
   raw.what = "list " + Describe(gvr, ns, "");
+  raw.raw_items = options.raw_items;
   ListOptions o = options;
   o.on_continue = [&](const std::string& token) {
     raw.continue_token = token;
@@ -326,7 +327,7 @@ StatusOr<RawListPage> FetchListPage(DynamicClient& client, const GroupVersionRes
 
 StatusOr<LazyPage> ParseListPage(RawListPage raw) {
   const std::string& what = raw.what;
-  auto tape = raw.body->Finish();
+  auto tape = raw.body->Finish(/*keep_text=*/raw.raw_items);
   if (!tape.ok()) return Status(tape.status().code(), what + ": " + std::string(tape.status().message()));
   auto source = std::make_shared<LazyItem::Source>();
   source->tape = *std::move(tape);
@@ -349,9 +350,23 @@ StatusOr<LazyPage> ParseListPage(RawListPage raw) {
   if (page.kind.size() > 4 && page.kind.ends_with("List")) {
     source->kind = page.kind.substr(0, page.kind.size() - 4);
     source->api_version = page.api_version;
+    if (!source->api_version.empty()) {
+      source->fill_members = "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source->api_version)) + ",";
+    }
+    source->fill_members += "\"kind\":" + boost::json::serialize(boost::json::string_view(source->kind));
+  }
+  // The items' text, when asked for. A page the second reader cannot walk (it never happens
+  // with text the tape parsed) is given without: its items are written in Go's form.
+  std::vector<std::string_view> raw_items;
+  if (raw.raw_items && items.is_array()) {
+    auto spans = source->tape->RawElements("items");
+    if (spans.ok()) raw_items = *std::move(spans);
   }
   page.items.reserve(items.size());
-  items.ForEachElement([&](JsonNode item) { page.items.emplace_back(item, source.get()); });
+  items.ForEachElement([&](JsonNode item) {
+    const size_t k = page.items.size();
+    page.items.emplace_back(item, source.get(), k < raw_items.size() ? raw_items[k] : std::string_view());
+  });
   page.source = std::move(source);
   return page;
 }
@@ -402,6 +417,31 @@ void LazyItem::AppendCanonical(std::string& out) const {
   } else {
     AppendCanonicalJson(node_, out, {{"kind", source_->kind}, {"apiVersion", source_->api_version}});
   }
+}
+
+void LazyItem::AppendAsServed(std::string& out) const {
+  if (raw_.empty()) return AppendCanonical(out);
+  const bool lacks_kind = !source_->kind.empty() && node_.is_object() && !node_.Find("kind").valid();
+  const bool lacks_version =
+      !source_->api_version.empty() && node_.is_object() && !node_.Find("apiVersion").valid();
+  if (!lacks_kind && !lacks_version) {
+    out.append(raw_);
+    return;
+  }
+  // raw_ is an object: "{", the members (if any), "}".
+  std::string_view rest = raw_.substr(1);
+  const size_t first = rest.find_first_not_of(" \t\r\n");
+  const bool empty = first != std::string_view::npos && rest[first] == '}';
+  out += '{';
+  if (lacks_kind && lacks_version) {
+    out += source_->fill_members;
+  } else if (lacks_kind) {
+    out += "\"kind\":" + boost::json::serialize(boost::json::string_view(source_->kind));
+  } else {
+    out += "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source_->api_version));
+  }
+  if (!empty) out += ',';
+  out.append(rest);
 }
 
 StatusOr<boost::json::value> DynamicClient::Create(const GroupVersionResource& gvr, std::string_view ns,

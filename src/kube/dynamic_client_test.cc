@@ -215,6 +215,48 @@ TEST_F(DynamicClientTest, LazyPageReadsItemsInPlaceAndAgreesWithTheDomPage) {
   EXPECT_EQ(moved.items[0].Kind(), "Deployment");
 }
 
+TEST_F(DynamicClientTest, RawItemsAreTheServersBytesWithTheListsKindPutFirst) {
+  const std::string body = R"({"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{},
+    "items":[{"metadata":{"name":"a"},"spec":{"replicas":2,"ratio":1.50,"z":"\u003c&"}} ,
+             {"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"b"}},
+             {"apiVersion":"apps/v1beta1","metadata":{"name":"c"}},
+             {  },
+             {
+               "metadata": {"name": "e"}
+             }]})";
+  Serve("GET", "/apis/apps/v1/deployments", body);
+  auto dom = client_.List(kDeployments, "");
+  auto plain = client_.ListLazy(kDeployments, "");
+  auto raw = client_.ListLazy(kDeployments, "", {.raw_items = true});
+  ASSERT_TRUE(dom.ok()) << dom.status();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_EQ(raw->items.size(), 5u);
+  EXPECT_EQ(raw->items[0].Raw(), R"({"metadata":{"name":"a"},"spec":{"replicas":2,"ratio":1.50,"z":"\u003c&"}})");
+  const std::vector<std::string> want = {
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"a"},"spec":{"replicas":2,"ratio":1.50,"z":"\u003c&"}})",
+      R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"b"}})",
+      R"({"kind":"Deployment","apiVersion":"apps/v1beta1","metadata":{"name":"c"}})",
+      R"({"apiVersion":"apps/v1","kind":"Deployment"  })",
+      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\n               \"metadata\": {\"name\": \"e\"}\n             }",
+  };
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    std::string served;
+    raw->items[i].AppendAsServed(served);
+    EXPECT_EQ(served, want[i]);
+    // The same value as the DOM page's item.
+    auto parsed = ParseJson(served);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(CanonicalJson(*parsed), CanonicalJson(dom->items[i]));
+    // Without raw_items the page has no text: Go's form.
+    EXPECT_EQ(plain->items[i].Raw(), "");
+    std::string canonical;
+    plain->items[i].AppendAsServed(canonical);
+    EXPECT_EQ(canonical, CanonicalJson(dom->items[i]));
+  }
+}
+
 TEST_F(DynamicClientTest, LazyListErrorsAreTheDomListsErrors) {
   Serve("GET", "/api/v1/configmaps", R"({"kind":"ConfigMapList","items":{"a":1}})");
   EXPECT_EQ(client_.ListLazy(kConfigMaps, "").status().code(), absl::StatusCode::kDataLoss);

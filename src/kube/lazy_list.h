@@ -18,6 +18,7 @@ struct RawListPage {
   std::string what;                            // "list configmaps ns1", for errors
   std::unique_ptr<JsonTapeBuilder> body;       // gathered, not parsed yet
   std::optional<std::string> continue_token;   // when found while streaming ("" on the last page)
+  bool raw_items = false;                      // ListOptions::raw_items
 };
 
 // The request and the body (transport errors, size limits); options.on_continue is called too.

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -91,8 +92,18 @@ class JsonTape {
   static StatusOr<std::shared_ptr<JsonTape>> Parse(std::string_view text, const JsonLimits& limits = {});
 
   JsonNode root() const { return JsonNode(this, 1); }
-  // Bytes held (tape and strings, as allocated).
+  // Bytes held (tape and strings, and the text when kept, as allocated).
   size_t bytes() const;
+  // The text parsed, when kept (JsonTapeBuilder::Finish(keep_text)); empty otherwise.
+  std::string_view text() const { return text_; }
+
+  // The raw text of each element of the root object's array member `key`, as it appears in
+  // text() (trailing whitespace left out), in the order of the tape's elements. Found during
+  // the parse (from simdjson's structural positions: no second pass), for a kept text only.
+  // NotFound when not known: no text kept, not an object, no such array, the key repeated or
+  // spelled with escapes, or a text the tape could only read re-encoded (integers beyond 64
+  // bits).
+  StatusOr<std::vector<std::string_view>> RawElements(std::string_view key) const;
 
   // The raw tape (see the top of this file).
   char tag(uint32_t i) const { return static_cast<char>(words_[i] >> 56); }
@@ -125,9 +136,22 @@ class JsonTape {
   struct Document;
   explicit JsonTape(std::unique_ptr<Document> doc);
   // Parses `size` bytes at `text`, readable for simdjson's padding (64 bytes) beyond them.
-  static StatusOr<std::shared_ptr<JsonTape>> ParseInto(const char* text, size_t size, const JsonLimits& limits);
+  // find_raw_arrays: fills raw_arrays_ from the parse (for a text that is kept).
+  static StatusOr<std::shared_ptr<JsonTape>> ParseInto(const char* text, size_t size, const JsonLimits& limits,
+                                                       bool find_raw_arrays = false);
 
   std::unique_ptr<Document> doc_;
+  std::shared_ptr<const void> text_owner_;  // holds text_ (when kept)
+  std::string_view text_;
+  size_t text_bytes_ = 0;  // allocated for text_
+  // The root object's array members as written (key without quotes, as in the text) and their
+  // elements' text, found from the parse's structural positions; valid when raw_arrays_known_.
+  struct RawArray {
+    std::string_view key;
+    std::vector<std::string_view> elements;
+  };
+  std::vector<RawArray> raw_arrays_;
+  bool raw_arrays_known_ = false;
   const uint64_t* words_ = nullptr;
   const uint8_t* strings_ = nullptr;
 };
@@ -143,8 +167,9 @@ class JsonTapeBuilder {
   // Appends the next piece; ResourceExhausted beyond limits.max_bytes.
   Status Write(std::string_view piece);
   // Parses what was written: the tape, or InvalidArgument "invalid JSON at offset N: ..." (the
-  // builder starts over empty either way).
-  StatusOr<std::shared_ptr<JsonTape>> Finish();
+  // builder starts over empty either way). keep_text: the tape keeps the text (JsonTape::text,
+  // RawElements), which then lives as long as the tape.
+  StatusOr<std::shared_ptr<JsonTape>> Finish(bool keep_text = false);
   // Drops everything written so far.
   void Reset();
 

@@ -68,6 +68,9 @@ struct ListOptions {
   // `arena`, keeps them valid; a copy of an item shares the arena too, so an item kept beyond
   // that must be copied out: boost::json::value(item, boost::json::storage_ptr()).
   bool page_scoped = false;
+  // ListLazy (and ListAllLazyPages) only: keep the page's text, so that LazyItem::Raw gives
+  // each item's bytes as the server sent them (one more SIMD pass over the page).
+  bool raw_items = false;
 };
 
 enum class PatchType {
@@ -123,10 +126,14 @@ class LazyItem {
   struct Source {
     std::shared_ptr<const JsonTape> tape;
     std::string kind, api_version;  // filled in where an item has none ("" = none)
+    // Both as JSON members, for AppendAsServed: "apiVersion":"v1","kind":"ConfigMap".
+    std::string fill_members;
   };
 
   // Finds metadata, and in one pass over it the name and namespace every consumer reads.
-  LazyItem(JsonNode node, const Source* source) : node_(node), meta_(node.Find("metadata")), source_(source) {
+  // `raw`: the item's text as the server sent it, when known.
+  LazyItem(JsonNode node, const Source* source, std::string_view raw = {})
+      : node_(node), meta_(node.Find("metadata")), source_(source), raw_(raw) {
     meta_.ForEachMember([this](std::string_view key, JsonNode value) {
       if (key == "name") name_ = value.String().value_or(std::string_view());
       if (key == "namespace") namespace_ = value.String().value_or(std::string_view());
@@ -154,6 +161,14 @@ class LazyItem {
   // The same, appended to `out`.
   void AppendCanonical(std::string& out) const;
 
+  // The item's bytes as the API server sent them (without the kind/apiVersion fill), when the
+  // page was listed with ListOptions::raw_items; "" otherwise.
+  std::string_view Raw() const { return raw_; }
+  // Appends the item as the API server sent it, with the kind/apiVersion it lacks put first
+  // ({"apiVersion":"v1","kind":"ConfigMap",<the rest as sent>}); the same value as Json(), in
+  // the server's key order and number spelling. Without Raw(), AppendCanonical.
+  void AppendAsServed(std::string& out) const;
+
  private:
   std::string_view Meta(std::string_view key) const {
     return meta_.Find(key).String().value_or(std::string_view());
@@ -162,6 +177,7 @@ class LazyItem {
   JsonNode node_;
   JsonNode meta_;  // found once: every backup looks at it several times
   const Source* source_;
+  std::string_view raw_;               // in the tape's text
   std::string_view name_, namespace_;  // in the tape's strings
 };
 
