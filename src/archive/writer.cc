@@ -33,21 +33,24 @@ class TarGzWriter : public ArchiveWriter {
     pending_.reserve(options_.member_bytes);
   }
 
-  Status Add(std::string_view path, std::string_view data) override {
+  Status Add(std::string_view path, std::string_view data) override { return Add(path, data, {}); }
+
+  Status Add(std::string_view path, std::string_view head, std::string_view body) override {
     LIFEBOAT_RETURN_IF_ERROR(Usable());
     std::string problem = tar::PathProblem(path);
     if (!problem.empty()) {
       return absl::InvalidArgumentError(
           Cat("archive entry \"", absl::CEscape(Sv(path)), "\": ", problem));
     }
-    if (static_cast<int64_t>(data.size()) > kMaxOctal11) {
+    if (static_cast<int64_t>(head.size()) > kMaxOctal11 - static_cast<int64_t>(body.size())) {
       return absl::InvalidArgumentError(Cat("archive entry ", path, " is too large"));
     }
-    auto size = static_cast<int64_t>(data.size());
+    auto size = static_cast<int64_t>(head.size() + body.size());
     header_.clear();
     tar::AppendFileHeader(header_, path, size, mtime_);
     LIFEBOAT_RETURN_IF_ERROR(Append(header_));
-    LIFEBOAT_RETURN_IF_ERROR(Append(data));
+    LIFEBOAT_RETURN_IF_ERROR(Append(head));
+    LIFEBOAT_RETURN_IF_ERROR(Append(body));
     static constexpr char kZeros[tar::kBlockSize] = {};
     LIFEBOAT_RETURN_IF_ERROR(
         Append(std::string_view(kZeros, static_cast<size_t>(tar::Padding(size)))));

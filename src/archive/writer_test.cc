@@ -115,6 +115,26 @@ TEST(ArchiveWriterTest, DeterministicForSameInputAndMtime) {
   EXPECT_NE(Gunzip(first), Gunzip(Write(files, d)));
 }
 
+TEST(ArchiveWriterTest, AFileInTwoPiecesIsTheFileJoined) {
+  Files files = Sample();
+  WriterOptions o;
+  o.mtime = At(1'700'000'000);
+  o.threads = 2;
+  o.member_bytes = 1000;  // pieces cross member boundaries
+  std::string pieces;
+  auto sink = StringSink(&pieces);
+  auto writer = ArchiveWriter::Create(sink.get(), o);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  size_t k = 0;
+  for (const auto& [path, data] : files) {
+    const size_t cut = (k++ * 7919) % (data.size() + 1);  // empty heads and bodies too
+    std::string_view all(data);
+    ASSERT_TRUE((*writer)->Add(path, all.substr(0, cut), all.substr(cut)).ok()) << path;
+  }
+  ASSERT_TRUE((*writer)->Finish().ok());
+  EXPECT_EQ(pieces, Write(files, o));
+}
+
 // The fast compressor (ISA-L when built with it) writes the same tar stream in gzip members that
 // every reader accepts, incompressible pieces included; archives are larger than libdeflate's
 // level 6 only when ISA-L is in use.

@@ -336,12 +336,11 @@ class BackupRun {
     auto last_progress = clock_.Now();
     OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
     lo.while_cpu_idle = options_.adaptive_list_workers;
-    // Items are serialized on the listing threads (their bytes as sent, or Go's json.Marshal
-    // form); the writer thread re-serializes only items an action changed.
+    // Items as served are written from their page's text, with nothing to prepare; in Go's
+    // json.Marshal form they are serialized on the listing threads. The writer thread
+    // re-serializes only items an action changed.
     lo.raw_items = options_.items_as_served;
-    if (options_.items_as_served) {
-      lo.prepare = [](const kube::LazyItem& item, std::string& out) { item.AppendAsServed(out); };
-    } else {
+    if (!options_.items_as_served) {
       lo.prepare = [](const kube::LazyItem& item, std::string& out) { item.AppendCanonical(out); };
     }
     Status listed = ListInOrder(

@@ -301,7 +301,9 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, const kube
   const std::string& gr = c.gr;
   const std::string_view ns = item.Namespace();
   if (NeedsDom(gr, ns, item)) {
-    return Backup(resource, item.Json(), /*listed=*/true, /*must_include=*/false, std::string(encoded));
+    std::string bytes(encoded);
+    if (bytes.empty() && !item.Raw().empty()) item.AppendAsServed(bytes);
+    return Backup(resource, item.Json(), /*listed=*/true, /*must_include=*/false, std::move(bytes));
   }
   // What Backup does for an item no action, hook or snapshot applies to, read from the tape.
   const std::string_view name = item.Name();
@@ -324,6 +326,11 @@ Status ItemBackupper::BackupListed(const kube::ApiResource& resource, const kube
   }
   log_.Info("Backing up item", gr, ns, name);
   if (!encoded.empty()) return Write(resource, ns, name, encoded);
+  if (!item.Raw().empty()) {
+    // As the API server sent it: written from the page's text, nothing copied before the tar.
+    const kube::LazyItem::Pieces p = item.AsServed(scratch_);
+    return Write(resource, ns, name, p.head, p.body);
+  }
   return Write(resource, ns, name, item.Canonical());
 }
 
@@ -625,7 +632,7 @@ Status ItemBackupper::Write(const kube::ApiResource& resource, const boost::json
 }
 
 Status ItemBackupper::Write(const kube::ApiResource& resource, std::string_view item_ns,
-                            std::string_view name, std::string_view bytes) {
+                            std::string_view name, std::string_view head, std::string_view body) {
   // Items come a list page at a time: what depends only on the resource is worked out once per
   // run of items of one resource.
   WriteCache& c = write_cache_;
@@ -645,10 +652,10 @@ Status ItemBackupper::Write(const kube::ApiResource& resource, std::string_view 
   // archive::ItemPath and archive::PreferredVersionItemPath, in reused buffers.
   c.path.clear();
   archive::AppendVersionedItemPath(c.path, c.gr, "", ns, name);
-  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, bytes));
+  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, head, body));
   c.path.clear();
   archive::AppendVersionedItemPath(c.path, c.gr, c.preferred_dir, ns, name);
-  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, bytes));
+  LIFEBOAT_RETURN_IF_ERROR(writer_.Add(c.path, head, body));
   ++counts_.items;
   if (!ns.empty() && ns != c.last_ns) {
     namespaces_used_.emplace(ns);

@@ -129,8 +129,9 @@ class ItemBackupper {
   SnapshotOutcome TakeSnapshot(const boost::json::value& pv, const LogFields& f);
   Status Write(const kube::ApiResource& resource, const boost::json::value& item,
                std::string_view encoded);
+  // The item's bytes are `head` followed by `body`.
   Status Write(const kube::ApiResource& resource, std::string_view ns, std::string_view name,
-               std::string_view encoded);
+               std::string_view head, std::string_view body = {});
   // Whether BackupListed(LazyItem) must take the DOM path for an item of `gr` in `ns`.
   bool NeedsDom(const std::string& gr, std::string_view ns, const kube::LazyItem& item);
 
@@ -180,6 +181,7 @@ class ItemBackupper {
     bool actions_valid = false;
   };
   ListedCache listed_cache_;
+  std::string scratch_;  // a listed item's kind/apiVersion fill, when the page's will not do
   boost::json::array volume_snapshots_;
   boost::json::array volume_infos_;
   ItemCounts counts_;

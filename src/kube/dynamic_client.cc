@@ -350,13 +350,14 @@ StatusOr<LazyPage> ParseListPage(RawListPage raw) {
   if (page.kind.size() > 4 && page.kind.ends_with("List")) {
     source->kind = page.kind.substr(0, page.kind.size() - 4);
     source->api_version = page.api_version;
+    source->fill_head = "{";
     if (!source->api_version.empty()) {
-      source->fill_members = "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source->api_version)) + ",";
+      source->fill_head += "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source->api_version)) + ",";
     }
-    source->fill_members += "\"kind\":" + boost::json::serialize(boost::json::string_view(source->kind));
+    source->fill_head += "\"kind\":" + boost::json::serialize(boost::json::string_view(source->kind)) + ",";
   }
-  // The items' text, when asked for. A page the second reader cannot walk (it never happens
-  // with text the tape parsed) is given without: its items are written in Go's form.
+  // The items' text, when asked for. A page whose spans are not known (JsonTape::RawElements:
+  // integers beyond 64 bits, an escaped "items" key) is given without: Go's form for its items.
   std::vector<std::string_view> raw_items;
   if (raw.raw_items && items.is_array()) {
     auto spans = source->tape->RawElements("items");
@@ -419,29 +420,35 @@ void LazyItem::AppendCanonical(std::string& out) const {
   }
 }
 
-void LazyItem::AppendAsServed(std::string& out) const {
-  if (raw_.empty()) return AppendCanonical(out);
+LazyItem::Pieces LazyItem::AsServed(std::string& scratch) const {
+  if (raw_.empty()) return {};
   const bool lacks_kind = !source_->kind.empty() && node_.is_object() && !node_.Find("kind").valid();
   const bool lacks_version =
       !source_->api_version.empty() && node_.is_object() && !node_.Find("apiVersion").valid();
-  if (!lacks_kind && !lacks_version) {
-    out.append(raw_);
-    return;
-  }
+  if (!lacks_kind && !lacks_version) return {{}, raw_};
   // raw_ is an object: "{", the members (if any), "}".
-  std::string_view rest = raw_.substr(1);
+  const std::string_view rest = raw_.substr(1);
   const size_t first = rest.find_first_not_of(" \t\r\n");
   const bool empty = first != std::string_view::npos && rest[first] == '}';
-  out += '{';
-  if (lacks_kind && lacks_version) {
-    out += source_->fill_members;
-  } else if (lacks_kind) {
-    out += "\"kind\":" + boost::json::serialize(boost::json::string_view(source_->kind));
-  } else {
-    out += "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source_->api_version));
+  if (lacks_kind && lacks_version && !empty) return {source_->fill_head, rest};
+  scratch = "{";
+  if (lacks_version) {
+    scratch += "\"apiVersion\":" + boost::json::serialize(boost::json::string_view(source_->api_version));
   }
-  if (!empty) out += ',';
-  out.append(rest);
+  if (lacks_kind) {
+    if (lacks_version) scratch += ',';
+    scratch += "\"kind\":" + boost::json::serialize(boost::json::string_view(source_->kind));
+  }
+  if (!empty) scratch += ',';
+  return {scratch, rest};
+}
+
+void LazyItem::AppendAsServed(std::string& out) const {
+  if (raw_.empty()) return AppendCanonical(out);
+  std::string scratch;
+  const Pieces p = AsServed(scratch);
+  out.append(p.head);
+  out.append(p.body);
 }
 
 StatusOr<boost::json::value> DynamicClient::Create(const GroupVersionResource& gvr, std::string_view ns,

@@ -245,12 +245,18 @@ TEST_F(DynamicClientTest, RawItemsAreTheServersBytesWithTheListsKindPutFirst) {
     std::string served;
     raw->items[i].AppendAsServed(served);
     EXPECT_EQ(served, want[i]);
+    std::string scratch;
+    const LazyItem::Pieces pieces = raw->items[i].AsServed(scratch);
+    EXPECT_EQ(std::string(pieces.head) + std::string(pieces.body), want[i]);
+    EXPECT_EQ(pieces.body.data() + pieces.body.size(),
+              raw->items[i].Raw().data() + raw->items[i].Raw().size());  // not copied
     // The same value as the DOM page's item.
     auto parsed = ParseJson(served);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(CanonicalJson(*parsed), CanonicalJson(dom->items[i]));
     // Without raw_items the page has no text: Go's form.
     EXPECT_EQ(plain->items[i].Raw(), "");
+    EXPECT_TRUE(plain->items[i].AsServed(scratch).body.empty());
     std::string canonical;
     plain->items[i].AppendAsServed(canonical);
     EXPECT_EQ(canonical, CanonicalJson(dom->items[i]));

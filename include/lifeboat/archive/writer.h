@@ -76,6 +76,8 @@ class ArchiveWriter {
   // after any error the writer is broken and every later call fails (FailedPrecondition).
   // Not thread-safe: one caller at a time.
   virtual Status Add(std::string_view path, std::string_view data) = 0;
+  // The same, for a file whose data is `head` followed by `body` (no copy to join them).
+  virtual Status Add(std::string_view path, std::string_view head, std::string_view body) = 0;
 
   // Writes the tar end-of-archive blocks and the last gzip member(s) and waits for the
   // workers. Does not Close the sink. Calling Add after Finish is FailedPrecondition.

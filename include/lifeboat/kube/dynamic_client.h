@@ -126,8 +126,8 @@ class LazyItem {
   struct Source {
     std::shared_ptr<const JsonTape> tape;
     std::string kind, api_version;  // filled in where an item has none ("" = none)
-    // Both as JSON members, for AppendAsServed: "apiVersion":"v1","kind":"ConfigMap".
-    std::string fill_members;
+    // Both as JSON members, for AppendAsServed: {"apiVersion":"v1","kind":"ConfigMap",
+    std::string fill_head;
   };
 
   // Finds metadata, and in one pass over it the name and namespace every consumer reads.
@@ -168,6 +168,12 @@ class LazyItem {
   // ({"apiVersion":"v1","kind":"ConfigMap",<the rest as sent>}); the same value as Json(), in
   // the server's key order and number spelling. Without Raw(), AppendCanonical.
   void AppendAsServed(std::string& out) const;
+  // The same bytes in two pieces, without copying the item: `head` (the fill, in the page's
+  // memory or in `scratch`) then `body` (the rest of Raw()). Both empty without Raw().
+  struct Pieces {
+    std::string_view head, body;
+  };
+  Pieces AsServed(std::string& scratch) const;
 
  private:
   std::string_view Meta(std::string_view key) const {
