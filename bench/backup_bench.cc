@@ -137,8 +137,8 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 }
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
-           const std::string& root, int workers, bool fixed_workers, int level,
-           int archive_threads, bool go_form_items) {
+           const std::string& root, int workers, bool fixed_workers, int level, int archive_threads,
+           bool go_form_items, int64_t page, int64_t page_bytes) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -159,6 +159,8 @@ int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& dis
   options.archive_level = level;
   options.archive_threads = archive_threads;
   options.items_as_served = !go_form_items;
+  options.page_size = page;
+  options.page_bytes = page_bytes;
   options.temp_dir = root;
   lifeboat::api::Backup b;
   b.metadata.name = "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -198,6 +200,11 @@ int main(int argc, char** argv) {
   bool go_form_items = false;
   backup->add_flag("--go-form-items", go_form_items,
                    "write items in Go's json.Marshal form (keys sorted) instead of as served");
+  int64_t page_bytes = lifeboat::backup::BackupperOptions{}.page_bytes;
+  backup
+      ->add_option("--page-bytes", page_bytes,
+                   "about how many bytes a LIST page holds at most (0: no bound)")
+      ->capture_default_str();
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
@@ -216,5 +223,5 @@ int main(int argc, char** argv) {
   if (*populate) return Populate(client, discovery, objects, namespaces, threads);
   if (app.got_subcommand("list")) return List(client, discovery, page);
   return Backup(client, discovery, root, workers, fixed_workers, level, archive_threads,
-                go_form_items);
+                go_form_items, page, page_bytes);
 }

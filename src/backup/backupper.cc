@@ -336,6 +336,7 @@ class BackupRun {
     auto last_progress = clock_.Now();
     OrderedListerOptions lo{options_.list_workers, options_.page_size, 1};
     lo.while_cpu_idle = options_.adaptive_list_workers;
+    lo.page_bytes = options_.page_bytes;
     // Items as served are written from their page's text, with nothing to prepare; in Go's
     // json.Marshal form they are serialized on the listing threads. The writer thread
     // re-serializes only items an action changed.

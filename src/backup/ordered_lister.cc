@@ -123,12 +123,23 @@ class Lister {
     const ListTask& task = tasks_[i];
     kube::ListAllOptions lo;
     lo.page_size = options_.page_size;
+    lo.page_bytes = options_.page_bytes;
     lo.list.label_selector = task.label_selector;
     lo.list.cancel = stop_.token();
     lo.list.raw_items = options_.raw_items;
     // Lazy items (parsed by simdjson, read in place): each page carries its tape to the
-    // consumer, which is done with the items before it drops the page. The pager hands each
-    // page to a helper thread that prepares and queues it, and fetches the next page meanwhile.
+    // consumer, which is done with the items before it drops the page. With nothing to
+    // prepare, the pager queues each page itself.
+    if (!options_.prepare) {
+      auto result = kube::ListAllLazyPages(
+          client_, task.resource.gvr(), task.ns, lo, [&](kube::LazyPage& listed) -> Status {
+            Page page{std::move(listed.items), std::move(listed.source), {}, {}};
+            return Deliver(i, page);
+          });
+      return result.ok() ? absl::OkStatus() : result.status();
+    }
+    // The pager hands each page to a helper thread that prepares and queues it, and fetches
+    // the next page meanwhile.
     Handoff handoff;
     std::thread helper([&] { handoff.Run([&](Page& page) { return Deliver(i, page); }); });
     auto on_page = [&](kube::LazyPage& listed) -> Status {

@@ -44,6 +44,7 @@ struct OrderedListerOptions {
   bool while_cpu_idle = true;  // see above; false: always `workers` tasks at once
   // Pages keep their text: LazyItem::Raw (kube::ListOptions::raw_items).
   bool raw_items = false;
+  int64_t page_bytes = 0;  // kube::ListAllOptions::page_bytes
 };
 
 // The while_cpu_idle policy: how many tasks at once after a sample of the CPU's idle share

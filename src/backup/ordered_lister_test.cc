@@ -84,31 +84,59 @@ TEST_F(OrderedListerTest, PagesArriveInTaskOrderWithEveryObjectOnce) {
                                  {bogus, "ns-a", ""},
                                  {Resource("secrets"), "ns-a", ""},
                                  {Resource("configmaps"), "ns-a", ""}};
-  for (int workers : {1, 3, 8}) {
-    std::vector<size_t> order;
-    std::map<size_t, std::set<std::string>> names;
-    std::map<size_t, Status> errors;
-    OrderedListerOptions lo{.workers = workers, .page_size = 64};
-    lo.prepare = [](const kube::LazyItem& item, std::string& out) { out += "name=" + std::string(item.Name()); };
-    Status s = ListInOrder(*client_, tasks, lo,
-                           [&](size_t task, Page& page, const Status& error) {
-                             if (order.empty() || order.back() != task) order.push_back(task);
-                             if (!error.ok()) errors[task] = error;
-                             EXPECT_EQ(page.prepared_ends.size(), page.items.size());
-                             for (size_t k = 0; k < page.items.size(); ++k) {
-                               EXPECT_TRUE(names[task].insert(std::string(page.items[k].Name())).second);
-                               EXPECT_EQ(page.prepared(k), "name=" + std::string(page.items[k].Name()));
-                             }
-                             return absl::OkStatus();
-                           },
-                           {});
-    ASSERT_TRUE(s.ok()) << s;
-    EXPECT_THAT(order, ::testing::ElementsAre(0, 1, 2, 3)) << workers << " workers";
-    EXPECT_EQ(names[0].size(), 301u);  // + kube-root-ca.crt
-    EXPECT_EQ(names[2].size(), 150u);
-    EXPECT_EQ(names[3].size(), 701u);
-    ASSERT_EQ(errors.count(1), 1u);
-    EXPECT_EQ(errors[1].code(), absl::StatusCode::kNotFound) << errors[1];
+  // With `prepare`, pages go through a helper thread; without, the pager queues them itself
+  // (and here, in pages of ~4 KiB: ~20 of these objects, not 64).
+  for (const bool prepare : {true, false}) {
+    for (int workers : {1, 3, 8}) {
+      std::vector<size_t> order;
+      std::map<size_t, std::set<std::string>> names;
+      std::map<size_t, std::vector<size_t>> page_sizes;
+      std::map<size_t, Status> errors;
+      OrderedListerOptions lo{.workers = workers, .page_size = 64};
+      if (prepare) {
+        lo.prepare = [](const kube::LazyItem& item, std::string& out) {
+          out += "name=" + std::string(item.Name());
+        };
+      } else {
+        lo.raw_items = true;
+        lo.page_bytes = 4096;
+      }
+      Status s = ListInOrder(
+          *client_, tasks, lo,
+          [&](size_t task, Page& page, const Status& error) {
+            if (order.empty() || order.back() != task) order.push_back(task);
+            if (!error.ok()) errors[task] = error;
+            if (!page.items.empty()) page_sizes[task].push_back(page.items.size());
+            EXPECT_EQ(page.prepared_ends.size(), prepare ? page.items.size() : 0);
+            for (size_t k = 0; k < page.items.size(); ++k) {
+              EXPECT_TRUE(names[task].insert(std::string(page.items[k].Name())).second);
+              if (prepare) {
+                EXPECT_EQ(page.prepared(k), "name=" + std::string(page.items[k].Name()));
+              } else {
+                EXPECT_FALSE(page.items[k].Raw().empty());
+              }
+            }
+            return absl::OkStatus();
+          },
+          {});
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_THAT(order, ::testing::ElementsAre(0, 1, 2, 3)) << workers << " workers";
+      for (const auto& [task, sizes] : page_sizes) {
+        EXPECT_EQ(sizes[0], std::min<size_t>(64, names[task].size())) << "task " << task;
+        for (size_t k = 1; k < sizes.size(); ++k) {
+          if (prepare) {
+            EXPECT_TRUE(sizes[k] == 64 || k + 1 == sizes.size()) << "task " << task;
+          } else {
+            EXPECT_LT(sizes[k], 40u) << "task " << task << " page " << k;
+          }
+        }
+      }
+      EXPECT_EQ(names[0].size(), 301u);  // + kube-root-ca.crt
+      EXPECT_EQ(names[2].size(), 150u);
+      EXPECT_EQ(names[3].size(), 701u);
+      ASSERT_EQ(errors.count(1), 1u);
+      EXPECT_EQ(errors[1].code(), absl::StatusCode::kNotFound) << errors[1];
+    }
   }
 }
 

@@ -230,6 +230,8 @@ class BackupReconciler::Run {
     }
     backup::BackupperOptions options;
     options.temp_dir = ctx.options.temp_dir;
+    options.page_size = ctx.options.client_page_size;
+    options.page_bytes = ctx.options.client_page_bytes;
     options.server_version = ctx.options.server_version;
     // Crash safety: a shutdown keeps the journal for the next run on this machine; a user's
     // cancel or deletion discards it below.

@@ -299,8 +299,12 @@ struct RawSink {
     ec = boost::json::error::exception;  // only past JsonLimits::max_bytes, reported by StreamList
     return false;
   }
-  Status Finish(size_t) { return absl::OkStatus(); }
+  Status Finish(size_t n) {
+    bytes = n;
+    return absl::OkStatus();
+  }
   std::unique_ptr<JsonTapeBuilder> body = std::make_unique<JsonTapeBuilder>();
+  size_t bytes = 0;
 };
 
 }  // namespace
@@ -322,6 +326,7 @@ StatusOr<RawListPage> FetchListPage(DynamicClient& client, const GroupVersionRes
   RawSink sink;
   LIFEBOAT_RETURN_IF_ERROR(StreamList(*client.rest(), std::move(req), o, raw.what, sink));
   raw.body = std::move(sink.body);
+  raw.bytes = sink.bytes;
   return raw;
 }
 

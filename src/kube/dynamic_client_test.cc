@@ -593,6 +593,64 @@ TEST_F(PagerTest, CancelledBeforeTheNextPage) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
 }
 
+TEST(NextPageLimitTest, AsManyItemsAsFitBetweenOneAndThePageSize) {
+  const int64_t kib = 1024;
+  EXPECT_EQ(NextPageLimit(500, 2048 * kib, 0, 500), 500);          // no byte bound
+  EXPECT_EQ(NextPageLimit(500, 2048 * kib, 512 * kib, 500), 125);  // 4 KiB items
+  EXPECT_EQ(NextPageLimit(125, 500 * kib, 512 * kib, 500), 128);
+  EXPECT_EQ(NextPageLimit(128, 64 * kib, 512 * kib, 500), 500);   // small items again
+  EXPECT_EQ(NextPageLimit(500, 100 * kib, 512 * kib, 500), 500);  // never above page_size
+  EXPECT_EQ(NextPageLimit(10, 10240 * kib, 512 * kib, 500), 1);   // 1 MiB items: one each
+  EXPECT_EQ(NextPageLimit(1, 3072 * kib, 512 * kib, 500), 1);     // at least one
+  EXPECT_EQ(NextPageLimit(77, 0, 512 * kib, 500), 77);            // size unknown
+}
+
+// A ConfigMap with `bytes` of data.
+boost::json::value BigConfigMap(std::string ns, std::string name, size_t bytes) {
+  boost::json::value cm = ConfigMap(std::move(ns), std::move(name), 1);
+  cm.as_object()["data"] = {{"blob", boost::json::string(std::string(bytes, 'x'))}};
+  return cm;
+}
+
+TEST_F(DynamicClientTest, LazyPagesOfLargeObjectsAreBoundedInBytesAndComeBackForSmallOnes) {
+  FakeListServer server(fake_, "/api/v1/namespaces/big/configmaps");
+  // 300 objects of ~4 KiB, then 900 of ~100 bytes, in key order.
+  for (int i = 0; i < 300; ++i) server.Add(BigConfigMap("big", absl::StrFormat("a-%04d", i), 4000));
+  for (int i = 0; i < 900; ++i) server.Add(BigConfigMap("big", absl::StrFormat("b-%04d", i), 10));
+  ListAllOptions o;
+  o.page_size = 200;
+  o.page_bytes = 64 * 1024;
+  std::vector<size_t> sizes;
+  std::vector<std::string> names;
+  auto result = ListAllLazyPages(client_, kConfigMaps, "big", o, [&](LazyPage& page) {
+    sizes.push_back(page.items.size());
+    for (const auto& item : page.items) names.emplace_back(item.Name());
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(names.size(), 1200u);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 1200u) << "duplicates";
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  std::vector<int64_t> limits;
+  for (const auto& r : fake_.RequestsTo("GET", "/api/v1/namespaces/big/configmaps")) {
+    limits.push_back(std::stoll(r.Query("limit").value_or("0")));
+  }
+  ASSERT_EQ(limits.size(), sizes.size());
+  // The first page asks for page_size items (~800 KB); the next ones for as many ~4 KiB
+  // objects as fit in 64 KiB (15 or 16), then, once a page had small objects, for more, up to
+  // page_size: 200, 16, 15 x 6, 26, 200 x 5.
+  EXPECT_EQ(limits[0], 200);
+  EXPECT_EQ(sizes[0], 200u);
+  size_t k = 1, big = 200;
+  for (; big + sizes[k] <= 300; big += sizes[k++]) {
+    EXPECT_GE(limits[k], 15) << "page " << k;
+    EXPECT_LE(limits[k] * 4000, 64 * 1024) << "page " << k;
+  }
+  EXPECT_GE(k, 7u);
+  EXPECT_EQ(limits.back(), 200);
+  EXPECT_EQ(limits.size(), 14u);
+}
+
 TEST(ObjectTest, MetadataAccessors) {
   auto o = Obj(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"n",
     "uid":"u","resourceVersion":"9","labels":{"a":"1","bad":2},"annotations":{"x":"y"},

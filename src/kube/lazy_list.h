@@ -19,6 +19,7 @@ struct RawListPage {
   std::unique_ptr<JsonTapeBuilder> body;       // gathered, not parsed yet
   std::optional<std::string> continue_token;   // when found while streaming ("" on the last page)
   bool raw_items = false;                      // ListOptions::raw_items
+  size_t bytes = 0;                            // the body's size
 };
 
 // The request and the body (transport errors, size limits); options.on_continue is called too.

@@ -149,6 +149,8 @@ struct Fetch {
   std::shared_ptr<CancellationSource> cancel;
   std::future<std::string> token;
   std::future<StatusOr<Page>> page;
+  int64_t limit = 0;  // asked for
+  size_t bytes = 0;   // the body's size when known as the fetch starts (lazy pages), else 0
 
   // Stops the fetch and waits for its thread.
   void Abandon() {
@@ -168,6 +170,7 @@ Fetch<Page> StartFetch(DynamicClient& client, const GroupVersionResource& gvr, s
                        ListOptions o, const CancellationToken& parent) {
   Fetch<Page> f;
   f.cancel = std::make_shared<CancellationSource>(CancellationSource::ChildOf(parent));
+  f.limit = o.limit;
   auto promise = std::make_shared<std::promise<std::string>>();
   auto told = std::make_shared<std::atomic<bool>>(false);
   f.token = promise->get_future();
@@ -194,6 +197,7 @@ Fetch<LazyPage> StartFetch<LazyPage>(DynamicClient& client, const GroupVersionRe
                                      std::string ns, ListOptions o, const CancellationToken& parent) {
   Fetch<LazyPage> f;
   f.cancel = std::make_shared<CancellationSource>(CancellationSource::ChildOf(parent));
+  f.limit = o.limit;
   o.cancel = f.cancel->token();
   std::promise<std::string> token;
   f.token = token.get_future();
@@ -205,6 +209,7 @@ Fetch<LazyPage> StartFetch<LazyPage>(DynamicClient& client, const GroupVersionRe
     result->set_value(raw.status());
     return f;
   }
+  f.bytes = raw->bytes;
   // Unknown (a server that sends items before metadata): the pager asks once the page is parsed.
   token.set_value(raw->continue_token.value_or(""));
   auto body = std::make_shared<RawListPage>(*std::move(raw));
@@ -227,7 +232,8 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
   bool ordered = true;   // every key so far was after the one before it
   bool skipping = false; // after a restart: drop keys up to `last`
   ListOptions lo = options.list;
-  lo.limit = options.page_size > 0 ? options.page_size : 500;
+  const int64_t page_size = options.page_size > 0 ? options.page_size : 500;
+  lo.limit = page_size;
   lo.continue_token.clear();
   lo.page_scoped = page_scoped;
   // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
@@ -246,6 +252,8 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
     }
     const std::string next_token = current.token.get();
     if (!next_token.empty()) {
+      lo.limit = NextPageLimit(current.limit > 0 ? current.limit : lo.limit, current.bytes,
+                               options.page_bytes, page_size);
       ListOptions o = lo;
       o.continue_token = next_token;
       next = StartFetch<Page>(client, gvr, std::string(ns), o, options.list.cancel);
@@ -313,6 +321,15 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
 }
 
 }  // namespace
+
+int64_t NextPageLimit(int64_t limit, size_t bytes, int64_t page_bytes, int64_t page_size) {
+  if (page_bytes <= 0 || bytes == 0 || limit <= 0) return limit;
+  // as many items of the page's average size (bytes / limit) as fit in page_bytes
+  const long double fit = static_cast<long double>(page_bytes) * static_cast<long double>(limit) /
+                          static_cast<long double>(bytes);
+  if (fit >= static_cast<long double>(page_size)) return page_size;
+  return std::max<int64_t>(1, static_cast<int64_t>(fit));
+}
 
 StatusOr<ListAllResult> ListAllPages(DynamicClient& client, const GroupVersionResource& gvr,
                                      std::string_view ns, const ListAllOptions& options,

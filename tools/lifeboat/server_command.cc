@@ -37,6 +37,7 @@ struct ServerFlags {
   double qps = 100;
   int burst = 200;
   int concurrent_backups = 1, concurrent_restores = 1;
+  int64_t client_page_size = 500, client_page_bytes = int64_t{512} << 10;
   bool leader_elect = true;
   bool schedule_skip_immediately = false;
   std::string lease_duration = "15s", renew_deadline = "10s", retry_period = "2s";
@@ -97,6 +98,9 @@ int RunServer(const ServerFlags& f) {
   }
   o.concurrent_backups = f.concurrent_backups;
   o.concurrent_restores = f.concurrent_restores;
+  // Velero's 0 (no paging) lists whole collections into memory: Lifeboat pages anyway.
+  o.client_page_size = f.client_page_size > 0 ? f.client_page_size : 500;
+  o.client_page_bytes = f.client_page_bytes;
   if (!f.temp_dir.empty()) o.temp_dir = f.temp_dir;
   struct {
     const char* flag;
@@ -176,6 +180,16 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--client-qps", f->qps, "Requests per second to the API server")
       ->capture_default_str();
   cmd->add_option("--client-burst", f->burst, "Requests allowed in a burst")->capture_default_str();
+  cmd->add_option("--client-page-size", f->client_page_size,
+                  "Items per LIST page of a backup at most (0: the default; an unpaged list would "
+                  "hold a whole collection in memory)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  cmd->add_option("--client-page-bytes", f->client_page_bytes,
+                  "About how many bytes a backup's LIST page holds at most: fewer items per page "
+                  "for large objects (0: no bound)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{256} << 20));
   cmd->add_option("--concurrent-backups", f->concurrent_backups,
                   "Backups run at once (their namespaces never overlap)")
       ->capture_default_str()

@@ -43,7 +43,10 @@ struct BackupperOptions {
   int list_workers = 2;
   // false: always list_workers collections at once, whatever the CPU.
   bool adaptive_list_workers = true;
-  int64_t page_size = 500;    // items per LIST page
+  int64_t page_size = 500;  // items per LIST page at most
+  // ... and about this many bytes per page (kube::ListAllOptions::page_bytes; 0: no bound):
+  // a page is held as text and parsed tape (~3x its size) in up to 4 places per list at once.
+  int64_t page_bytes = int64_t{512} << 10;
   int archive_threads = 2;    // parallel gzip
   int archive_level = 6;
   // Listed items go into the archive as the API server sent them, with the kind and apiVersion

@@ -40,6 +40,10 @@ struct ServerOptions {
   std::filesystem::path journal_dir;
   std::chrono::milliseconds backup_checkpoint_interval{5000};
   int concurrent_backups = 1;  // backups run at once (their namespaces must not overlap)
+  // A backup's LIST pages: at most client_page_size items (--client-page-size) and about
+  // client_page_bytes bytes (--client-page-bytes; 0: no bound), backup::BackupperOptions.
+  int64_t client_page_size = 500;
+  int64_t client_page_bytes = int64_t{512} << 10;
   int concurrent_restores = 1;
 };
 

@@ -263,6 +263,11 @@ std::vector<std::pair<std::string, std::string>> ListQuery(const ListOptions& op
 struct ListAllOptions {
   ListOptions list;        // selectors; limit/continue_token are set by the pager
   int64_t page_size = 500;
+  // Lazy pages (ListAllLazyPages) only, 0 = off: pages of about this many bytes at most. Each
+  // request asks for as many items as fit by the size of the page before it (NextPageLimit),
+  // between 1 and page_size, so that a collection of large objects (Helm's release secrets
+  // are up to 1 MiB each) is listed in pages of bounded memory, not of 500 such objects.
+  int64_t page_bytes = 0;
   // Called when a continue token expired (410) and the list restarts from the beginning. If
   // set, the caller takes care of duplicates itself (e.g. discards what it got so far) and every
   // item of the new list is delivered; if not set, items at or before the last key delivered
@@ -270,6 +275,11 @@ struct ListAllOptions {
   // in bounded memory.
   std::function<void()> on_restart;
 };
+
+// The limit of the next request of a list in pages of about `page_bytes` bytes, after a page of
+// `bytes` bytes asked for `limit` items: as many items of that page's average size as fit,
+// between 1 and `page_size` (limit unchanged when page_bytes is 0 or the page was empty).
+int64_t NextPageLimit(int64_t limit, size_t bytes, int64_t page_bytes, int64_t page_size);
 
 struct ListAllResult {
   std::string resource_version;  // of the (last) list: start a watch from here
