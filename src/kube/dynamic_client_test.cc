@@ -603,6 +603,12 @@ TEST(NextPageLimitTest, AsManyItemsAsFitBetweenOneAndThePageSize) {
   EXPECT_EQ(NextPageLimit(10, 10240 * kib, 512 * kib, 500), 1);   // 1 MiB items: one each
   EXPECT_EQ(NextPageLimit(1, 3072 * kib, 512 * kib, 500), 1);     // at least one
   EXPECT_EQ(NextPageLimit(77, 0, 512 * kib, 500), 77);            // size unknown
+  // The first page: as many 16 KiB objects as fit.
+  EXPECT_EQ(FirstPageLimit(0, 500), 500);
+  EXPECT_EQ(FirstPageLimit(512 * kib, 500), 32);
+  EXPECT_EQ(FirstPageLimit(512 * kib, 20), 20);
+  EXPECT_EQ(FirstPageLimit(4 * kib, 500), 1);
+  EXPECT_EQ(FirstPageLimit(64 * 1024 * kib, 500), 500);
 }
 
 // A ConfigMap with `bytes` of data.
@@ -636,19 +642,19 @@ TEST_F(DynamicClientTest, LazyPagesOfLargeObjectsAreBoundedInBytesAndComeBackFor
     limits.push_back(std::stoll(r.Query("limit").value_or("0")));
   }
   ASSERT_EQ(limits.size(), sizes.size());
-  // The first page asks for page_size items (~800 KB); the next ones for as many ~4 KiB
-  // objects as fit in 64 KiB (15 or 16), then, once a page had small objects, for more, up to
-  // page_size: 200, 16, 15 x 6, 26, 200 x 5.
-  EXPECT_EQ(limits[0], 200);
-  EXPECT_EQ(sizes[0], 200u);
-  size_t k = 1, big = 200;
+  // The first page asks for as many 16 KiB objects as fit in 64 KiB (4); the next ones for as
+  // many ~4 KiB objects as fit (15 or 16), then, once a page had small objects, for more, up
+  // to page_size.
+  EXPECT_EQ(limits[0], 4);
+  EXPECT_EQ(sizes[0], 4u);
+  size_t k = 1, big = 4;
   for (; big + sizes[k] <= 300; big += sizes[k++]) {
     EXPECT_GE(limits[k], 15) << "page " << k;
     EXPECT_LE(limits[k] * 4000, 64 * 1024) << "page " << k;
   }
-  EXPECT_GE(k, 7u);
+  EXPECT_GE(k, 19u);
   EXPECT_EQ(limits.back(), 200);
-  EXPECT_EQ(limits.size(), 14u);
+  EXPECT_EQ(limits.size(), 27u);  // 4, 15 x 20, 21, 200 x 5
 }
 
 TEST(ObjectTest, MetadataAccessors) {

@@ -7,6 +7,7 @@
 // exactly those at or before the last delivered key. The pager checks that order as it goes;
 // if a server breaks it, a restart delivers everything again and says so.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -233,7 +234,7 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
   bool skipping = false; // after a restart: drop keys up to `last`
   ListOptions lo = options.list;
   const int64_t page_size = options.page_size > 0 ? options.page_size : 500;
-  lo.limit = page_size;
+  lo.limit = FirstPageLimit(options.page_bytes, page_size);
   lo.continue_token.clear();
   lo.page_scoped = page_scoped;
   // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
@@ -321,6 +322,11 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
 }
 
 }  // namespace
+
+int64_t FirstPageLimit(int64_t page_bytes, int64_t page_size) {
+  if (page_bytes <= 0) return page_size;
+  return std::clamp<int64_t>(page_bytes / kFirstPageItemBytes, 1, page_size);
+}
 
 int64_t NextPageLimit(int64_t limit, size_t bytes, int64_t page_bytes, int64_t page_size) {
   if (page_bytes <= 0 || bytes == 0 || limit <= 0) return limit;

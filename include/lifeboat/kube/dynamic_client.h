@@ -263,10 +263,11 @@ std::vector<std::pair<std::string, std::string>> ListQuery(const ListOptions& op
 struct ListAllOptions {
   ListOptions list;        // selectors; limit/continue_token are set by the pager
   int64_t page_size = 500;
-  // Lazy pages (ListAllLazyPages) only, 0 = off: pages of about this many bytes at most. Each
-  // request asks for as many items as fit by the size of the page before it (NextPageLimit),
-  // between 1 and page_size, so that a collection of large objects (Helm's release secrets
-  // are up to 1 MiB each) is listed in pages of bounded memory, not of 500 such objects.
+  // Lazy pages (ListAllLazyPages) only, 0 = off: pages of about this many bytes at most. The
+  // first request asks for FirstPageLimit items, each later one for as many as fit by the size
+  // of the page before it (NextPageLimit), between 1 and page_size, so that a collection of
+  // large objects (Helm's release secrets are up to 1 MiB each) is listed in pages of bounded
+  // memory, not of 500 such objects.
   int64_t page_bytes = 0;
   // Called when a continue token expired (410) and the list restarts from the beginning. If
   // set, the caller takes care of duplicates itself (e.g. discards what it got so far) and every
@@ -276,6 +277,12 @@ struct ListAllOptions {
   std::function<void()> on_restart;
 };
 
+// The first request of a list in pages of about `page_bytes` bytes knows nothing of the objects'
+// size: it asks for as many as fit at kFirstPageItemBytes each (32 for 512 KiB), between 1 and
+// page_size (page_size when page_bytes is 0). Objects are at most ~1.5 MiB (etcd's limit), so a
+// first page holds at most ~48 MiB at 512 KiB; for small objects the next pages are full.
+inline constexpr int64_t kFirstPageItemBytes = 16 * 1024;
+int64_t FirstPageLimit(int64_t page_bytes, int64_t page_size);
 // The limit of the next request of a list in pages of about `page_bytes` bytes, after a page of
 // `bytes` bytes asked for `limit` items: as many items of that page's average size as fit,
 // between 1 and `page_size` (limit unchanged when page_bytes is 0 or the page was empty).
