@@ -655,6 +655,15 @@ TEST_F(DynamicClientTest, LazyPagesOfLargeObjectsAreBoundedInBytesAndComeBackFor
   EXPECT_GE(k, 19u);
   EXPECT_EQ(limits.back(), 200);
   EXPECT_EQ(limits.size(), 27u);  // 4, 15 x 20, 21, 200 x 5
+  // DOM pages have no size before they are parsed: page_bytes does not apply to them.
+  size_t dom_items = 0;
+  auto dom = ListAllPages(client_, kConfigMaps, "big", o, [&](boost::json::array& items) {
+    EXPECT_EQ(items.size(), std::min<size_t>(200, 1200 - dom_items));
+    dom_items += items.size();
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(dom.ok()) << dom.status();
+  EXPECT_EQ(dom_items, 1200u);
 }
 
 TEST(ObjectTest, MetadataAccessors) {

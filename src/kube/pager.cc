@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "lifeboat/common/log.h"
@@ -234,7 +235,9 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
   bool skipping = false; // after a restart: drop keys up to `last`
   ListOptions lo = options.list;
   const int64_t page_size = options.page_size > 0 ? options.page_size : 500;
-  lo.limit = FirstPageLimit(options.page_bytes, page_size);
+  // Only a lazy page's size is known when the next request starts (ListAllOptions::page_bytes).
+  const int64_t page_bytes = std::is_same_v<Page, LazyPage> ? options.page_bytes : 0;
+  lo.limit = FirstPageLimit(page_bytes, page_size);
   lo.continue_token.clear();
   lo.page_scoped = page_scoped;
   // Pages are fetched one ahead: page k+1 is requested as soon as page k's continue token has
@@ -254,7 +257,7 @@ StatusOr<ListAllResult> ListPaged(DynamicClient& client, const GroupVersionResou
     const std::string next_token = current.token.get();
     if (!next_token.empty()) {
       lo.limit = NextPageLimit(current.limit > 0 ? current.limit : lo.limit, current.bytes,
-                               options.page_bytes, page_size);
+                               page_bytes, page_size);
       ListOptions o = lo;
       o.continue_token = next_token;
       next = StartFetch<Page>(client, gvr, std::string(ns), o, options.list.cancel);
