@@ -49,6 +49,8 @@ void Member(std::string_view input, const char* deflated, size_t n, std::string&
 #ifdef LIFEBOAT_ARCHIVE_HAVE_ISAL
 // One gzip member with igzip level 1 (stateless: the whole piece at once) into `out`; false when
 // the output did not fit its buffer (incompressible input), so the caller falls back to libdeflate.
+// igzip writes the DEFLATE data and the trailer (CRC-32, from its own CRC code, 2x as fast as
+// libdeflate's here, and ISIZE); the header is ours, as Go writes it.
 bool IgzipMember(std::string_view input, std::string& out) {
   thread_local std::vector<uint8_t> level_buf(ISAL_DEF_LVL1_DEFAULT);
   // Room for stored blocks plus Huffman headers: what incompressible input would need.
@@ -59,7 +61,7 @@ bool IgzipMember(std::string_view input, std::string& out) {
   s.level = 1;
   s.level_buf = level_buf.data();
   s.level_buf_size = static_cast<uint32_t>(level_buf.size());
-  s.gzip_flag = IGZIP_DEFLATE;  // raw DEFLATE: the header and trailer are ours
+  s.gzip_flag = IGZIP_GZIP_NO_HDR;  // DEFLATE data and the gzip trailer
   s.end_of_stream = 1;
   s.flush = NO_FLUSH;
   s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(input.data()));
@@ -67,7 +69,10 @@ bool IgzipMember(std::string_view input, std::string& out) {
   s.next_out = reinterpret_cast<uint8_t*>(deflated);
   s.avail_out = static_cast<uint32_t>(room);
   if (isal_deflate_stateless(&s) != COMP_OK || s.avail_in != 0) return false;
-  Member(input, deflated, s.total_out, out);
+  out.clear();
+  out.reserve(kGzipHeader.size() + s.total_out);
+  out.append(reinterpret_cast<const char*>(kGzipHeader.data()), kGzipHeader.size());
+  out.append(deflated, s.total_out);
   return true;
 }
 #endif
