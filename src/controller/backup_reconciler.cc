@@ -232,6 +232,7 @@ class BackupReconciler::Run {
     options.temp_dir = ctx.options.temp_dir;
     options.page_size = ctx.options.client_page_size;
     options.page_bytes = ctx.options.client_page_bytes;
+    options.items_as_served = ctx.options.backup_items_as_served;
     options.server_version = ctx.options.server_version;
     // Crash safety: a shutdown keeps the journal for the next run on this machine; a user's
     // cancel or deletion discards it below.

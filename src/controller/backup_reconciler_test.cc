@@ -15,6 +15,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lifeboat/api/time.h"
+#include "lifeboat/archive/reader.h"
+#include "lifeboat/common/byte_stream.h"
 #include "lifeboat/common/gzip.h"
 #include "lifeboat/common/json.h"
 #include "lifeboat/controller/kinds.h"
@@ -217,6 +219,53 @@ TEST_F(BackupReconcilerTest, CompletesUploadsAndCounts) {
   // Done: another look changes nothing.
   EXPECT_EQ(MustReconcile(r, "b1").requeue_after, milliseconds(0));
   EXPECT_THAT(Metrics(), HasSubstr("velero_backup_attempt_total{schedule=\"t-complete\"} 1\n"));
+}
+
+// The entry `path` of backup `name`'s tarball ("" when it has none).
+std::string ArchiveEntry(const fs::path& tarball, const std::string& path) {
+  auto source = FileSource(tarball);
+  EXPECT_TRUE(source.ok()) << source.status();
+  if (!source.ok()) return "";
+  auto reader = archive::ArchiveReader::Open(source->get());
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return "";
+  while (true) {
+    auto entry = (*reader)->Next();
+    EXPECT_TRUE(entry.ok()) << entry.status();
+    if (!entry.ok() || !entry->has_value()) return "";
+    if ((*entry)->path == path) return (*entry)->data;
+  }
+}
+
+TEST_F(BackupReconcilerTest, ItemJsonAsServedOrInGoFormAsTheServerIsTold) {
+  CreateBackup("served", R"({"includedNamespaces":["app"]})", "t-served");
+  CreateBackup("goform", R"({"includedNamespaces":["app"]})", "t-goform");
+  BackupReconciler served(f_->ctx);  // --backup-item-json as-served, the default
+  ServerContext ctx = f_->ctx;
+  ctx.options.backup_items_as_served = false;  // --backup-item-json go
+  BackupReconciler go(ctx);
+  MustReconcile(served, "served");
+  MustReconcile(go, "goform");
+  ASSERT_EQ(Phase("served"), "Completed");
+  ASSERT_EQ(Phase("goform"), "Completed");
+  const std::string path = "resources/configmaps/namespaces/app/cm0.json";
+  const std::string as_served = ArchiveEntry(BackupDir("served") / "served.tar.gz", path);
+  const std::string go_form = ArchiveEntry(BackupDir("goform") / "goform.tar.gz", path);
+  ASSERT_FALSE(as_served.empty());
+  ASSERT_FALSE(go_form.empty());
+  // The same object; in Go form every object's keys are sorted ("data" before "kind"), as
+  // served they are in the API server's order (apiVersion and kind first, then metadata).
+  EXPECT_EQ(J(as_served), J(go_form));
+  EXPECT_EQ(go_form, json::serialize(J(go_form)));
+  EXPECT_THAT(go_form,
+              ::testing::StartsWith(
+                  R"({"apiVersion":"v1","data":{"k":"v"},"kind":"ConfigMap","metadata":{)"));
+  EXPECT_THAT(as_served,
+              ::testing::StartsWith(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{)"));
+  // The preferred-version copy is the same bytes.
+  EXPECT_EQ(ArchiveEntry(BackupDir("goform") / "goform.tar.gz",
+                         "resources/configmaps/v1-preferredversion/namespaces/app/cm0.json"),
+            go_form);
 }
 
 TEST_F(BackupReconcilerTest, MissingLocationFailsValidation) {

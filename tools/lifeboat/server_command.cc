@@ -38,6 +38,7 @@ struct ServerFlags {
   int burst = 200;
   int concurrent_backups = 1, concurrent_restores = 1;
   int64_t client_page_size = 500, client_page_bytes = int64_t{512} << 10;
+  std::string backup_item_json = "as-served";
   bool leader_elect = true;
   bool schedule_skip_immediately = false;
   std::string lease_duration = "15s", renew_deadline = "10s", retry_period = "2s";
@@ -101,6 +102,7 @@ int RunServer(const ServerFlags& f) {
   // Velero's 0 (no paging) lists whole collections into memory: Lifeboat pages anyway.
   o.client_page_size = f.client_page_size > 0 ? f.client_page_size : 500;
   o.client_page_bytes = f.client_page_bytes;
+  o.backup_items_as_served = f.backup_item_json == "as-served";
   if (!f.temp_dir.empty()) o.temp_dir = f.temp_dir;
   struct {
     const char* flag;
@@ -190,6 +192,12 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
                   "for large objects (0: no bound)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{256} << 20));
+  cmd->add_option("--backup-item-json", f->backup_item_json,
+                  "How listed items are written into a backup's tarball: as-served (the API "
+                  "server's text) or go (Go's json.Marshal form, keys sorted: byte for byte "
+                  "what Velero writes, for ~10% more CPU)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"as-served", "go"}));
   cmd->add_option("--concurrent-backups", f->concurrent_backups,
                   "Backups run at once (their namespaces never overlap)")
       ->capture_default_str()

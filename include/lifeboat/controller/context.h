@@ -44,6 +44,10 @@ struct ServerOptions {
   // client_page_bytes bytes (--client-page-bytes; 0: no bound), backup::BackupperOptions.
   int64_t client_page_size = 500;
   int64_t client_page_bytes = int64_t{512} << 10;
+  // How listed items are written into a backup's tarball (--backup-item-json): as the API
+  // server sent them (true, the default) or in Go's json.Marshal form, byte for byte Velero's
+  // (false; ~10% more CPU). backup::BackupperOptions::items_as_served.
+  bool backup_items_as_served = true;
   int concurrent_restores = 1;
 };
 
