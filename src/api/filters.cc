@@ -35,7 +35,9 @@ void Generate(const std::vector<std::string>& items, bool is_exclude, bool drop_
 
 IncludesExcludes::IncludesExcludes(const std::vector<std::string>& includes,
                                    const std::vector<std::string>& excludes)
-    : includes_(includes.begin(), includes.end()), excludes_(excludes.begin(), excludes.end()) {}
+    : includes_(includes.begin(), includes.end()), excludes_(excludes.begin(), excludes.end()) {
+  Index();
+}
 
 IncludesExcludes IncludesExcludes::ForResources(const std::vector<std::string>& includes,
                                                 const std::vector<std::string>& excludes) {
@@ -43,25 +45,44 @@ IncludesExcludes IncludesExcludes::ForResources(const std::vector<std::string>& 
   ie.lowercase_ = true;
   for (const auto& i : includes) ie.includes_.insert(absl::AsciiStrToLower(i));
   for (const auto& e : excludes) ie.excludes_.insert(absl::AsciiStrToLower(e));
+  ie.Index();
   return ie;
 }
 
-std::string IncludesExcludes::Normalize(std::string_view s) const {
-  return lowercase_ ? absl::AsciiStrToLower(std::string(s)) : std::string(s);
+IncludesExcludes::Patterns IncludesExcludes::Index(const std::set<std::string>& patterns) {
+  Patterns out;
+  for (const auto& p : patterns) {
+    // A `\` escapes the next character: such a pattern goes through GlobMatch.
+    (p.find_first_of("*?[{\\") == std::string::npos ? out.plain : out.globs).push_back(p);
+  }
+  return out;  // plain is sorted: it comes from a std::set
 }
 
-bool IncludesExcludes::MatchAny(const std::set<std::string>& patterns,
-                                std::string_view item) const {
-  const std::string s = Normalize(item);
-  return std::any_of(patterns.begin(), patterns.end(),
-                     [&](const std::string& p) { return GlobMatch(p, s); });
+void IncludesExcludes::Index() {
+  include_patterns_ = Index(includes_);
+  exclude_patterns_ = Index(excludes_);
+  includes_all_ = includes_.empty() || includes_.count("*") > 0;
 }
 
-bool IncludesExcludes::Excludes(std::string_view item) const { return MatchAny(excludes_, item); }
+bool IncludesExcludes::Patterns::Match(std::string_view item) const {
+  if (std::binary_search(plain.begin(), plain.end(), item, std::less<>())) return true;
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& p) { return GlobMatch(p, item); });
+}
+
+bool IncludesExcludes::MatchAny(const Patterns& patterns, std::string_view item) const {
+  if (patterns.plain.empty() && patterns.globs.empty()) return false;
+  if (lowercase_) return patterns.Match(absl::AsciiStrToLower(std::string(item)));
+  return patterns.Match(item);
+}
+
+bool IncludesExcludes::Excludes(std::string_view item) const {
+  return MatchAny(exclude_patterns_, item);
+}
 
 bool IncludesExcludes::ShouldInclude(std::string_view item) const {
   if (Excludes(item)) return false;
-  return IncludesAll() || MatchAny(includes_, item);
+  return IncludesAll() || MatchAny(include_patterns_, item);
 }
 
 bool IncludesExcludes::IncludeEverything() const {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "lifeboat/api/builders.h"
 
 namespace lifeboat::api {
@@ -74,6 +76,40 @@ TEST(IncludesExcludesTest, VeleroSemantics) {
   EXPECT_TRUE(globs.ShouldInclude("deployments.apps"));
   EXPECT_FALSE(globs.ShouldInclude("daemonsets.apps"));
   EXPECT_FALSE(globs.ShouldInclude("pods"));
+}
+
+// Plain names are looked up in a sorted list and globs matched one by one: the answers are
+// GlobMatch's for every pattern, whatever the mix.
+TEST(IncludesExcludesTest, ManyPlainNamesAndGlobsMatchAsGlobMatchDoes) {
+  V includes, excludes = {"ns-13", "ns-2?", R"(ns-3\*)", "kube-[sp]*"};
+  for (int i = 0; i < 300; ++i) includes.push_back("ns-" + std::to_string(i));
+  includes.push_back("team-*");
+  includes.push_back(R"(odd\*name)");  // an escaped `*`: the name "odd*name" only
+  includes.push_back("{a,b}-x");
+  IncludesExcludes ie(includes, excludes);
+  V candidates = {"ns-0",        "ns-13",           "ns-20",   "ns-29", "ns-3",   "ns-3*",
+                  "ns-299",      "ns-300",          "ns-1000", "team-", "team-a", "odd*name",
+                  "oddxname",    R"(odd\*name)",    "a-x",     "b-x",   "c-x",    "kube-system",
+                  "kube-public", "kube-node-lease", "",        "ns-",   "NS-1"};
+  for (const std::string& c : candidates) {
+    const bool excluded = std::any_of(excludes.begin(), excludes.end(),
+                                      [&](const std::string& p) { return GlobMatch(p, c); });
+    const bool included = std::any_of(includes.begin(), includes.end(),
+                                      [&](const std::string& p) { return GlobMatch(p, c); });
+    EXPECT_EQ(ie.Excludes(c), excluded) << c;
+    EXPECT_EQ(ie.ShouldInclude(c), !excluded && included) << c;
+  }
+  EXPECT_TRUE(ie.ShouldInclude("ns-299"));
+  EXPECT_FALSE(ie.ShouldInclude("ns-13"));
+  EXPECT_FALSE(ie.ShouldInclude("ns-25"));
+  EXPECT_TRUE(ie.ShouldInclude("odd*name"));
+  EXPECT_FALSE(ie.ShouldInclude("oddxname"));
+  EXPECT_TRUE(ie.ShouldInclude("b-x"));
+  EXPECT_FALSE(ie.ShouldInclude("NS-1"));
+  // Copies answer the same.
+  IncludesExcludes copy = ie;
+  EXPECT_TRUE(copy.ShouldInclude("ns-7"));
+  EXPECT_FALSE(copy.ShouldInclude("kube-system"));
 }
 
 TEST(IncludesExcludesTest, ResourcesAreCaseInsensitive) {
