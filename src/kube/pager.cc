@@ -213,7 +213,15 @@ Fetch<LazyPage> StartFetch<LazyPage>(DynamicClient& client, const GroupVersionRe
   }
   f.bytes = raw->bytes;
   // Unknown (a server that sends items before metadata): the pager asks once the page is parsed.
-  token.set_value(raw->continue_token.value_or(""));
+  const std::string next = raw->continue_token.value_or("");
+  token.set_value(next);
+  if (next.empty()) {
+    // No page to fetch meanwhile (the last page, or its token is not known yet): parsed here.
+    // A handoff costs more than a small page's parse, and most lists (a namespace's, a small
+    // collection's) are one page.
+    result->set_value(ParseListPage(*std::move(raw)));
+    return f;
+  }
   auto body = std::make_shared<RawListPage>(*std::move(raw));
   FetchThreads::Get().Run([body, result] { result->set_value(ParseListPage(std::move(*body))); });
   return f;
