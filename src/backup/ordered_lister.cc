@@ -45,7 +45,7 @@ class Lister {
     stop_.Cancel("backup listing stopped");
     {
       std::lock_guard lock(mu_);
-      cv_.notify_all();
+      workers_cv_.notify_all();
     }
     for (auto& t : threads) t.join();
     return result;
@@ -58,18 +58,21 @@ class Lister {
         std::lock_guard lock(mu_);
         consumer_at_ = i;
       }
-      cv_.notify_all();
+      workers_cv_.notify_all();  // one more task may start
       while (true) {
         std::unique_lock lock(mu_);
         TaskQueue& q = queues_[i];
         if (q.pages.empty() && !q.done) starved_ = true;
         Adapt();
-        Wait(lock, [&] { return !q.pages.empty() || q.done || stop_.token().IsCancelled(); });
+        Wait(consumer_cv_, lock,
+             [&] { return !q.pages.empty() || q.done || stop_.token().IsCancelled(); });
         if (!q.pages.empty()) {
+          // Its worker may wait for room in the queue.
+          const bool was_full = q.pages.size() >= static_cast<size_t>(options_.queue_pages);
           Page page = std::move(q.pages.front());
           q.pages.pop_front();
           lock.unlock();
-          cv_.notify_all();
+          if (was_full) workers_cv_.notify_all();
           LIFEBOAT_RETURN_IF_ERROR(on_page(i, page, absl::OkStatus()));
           Recycle(std::move(page.prepared_bytes));
           continue;
@@ -99,7 +102,7 @@ class Lister {
     const size_t before = allowed_;
     allowed_ = NextAllowance(allowed_, static_cast<size_t>(std::max(1, options_.workers)),
                              idle_.Sample(), std::exchange(starved_, false));
-    if (allowed_ > before) cv_.notify_all();
+    if (allowed_ > before) workers_cv_.notify_all();
   }
 
   void Work() {
@@ -108,14 +111,15 @@ class Lister {
       if (i >= tasks_.size()) return;
       {
         std::unique_lock lock(mu_);
-        Wait(lock, [&] { return i < consumer_at_ + allowed_ || stop_.token().IsCancelled(); });
+        Wait(workers_cv_, lock,
+             [&] { return i < consumer_at_ + allowed_ || stop_.token().IsCancelled(); });
         if (stop_.token().IsCancelled()) return;
       }
       Status s = List(i);
       std::lock_guard lock(mu_);
       queues_[i].done = true;
       queues_[i].error = s;
-      cv_.notify_all();
+      if (i == consumer_at_) consumer_cv_.notify_one();
     }
   }
 
@@ -220,12 +224,12 @@ class Lister {
     }
     std::unique_lock lock(mu_);
     TaskQueue& q = queues_[i];
-    Wait(lock, [&] {
+    Wait(workers_cv_, lock, [&] {
       return q.pages.size() < static_cast<size_t>(options_.queue_pages) || stop_.token().IsCancelled();
     });
     if (stop_.token().IsCancelled()) return stop_.token().status();
     q.pages.push_back(std::move(page));
-    cv_.notify_all();
+    if (i == consumer_at_) consumer_cv_.notify_one();  // only the consumer waits for pages
     return absl::OkStatus();
   }
 
@@ -247,10 +251,11 @@ class Lister {
     return b;
   }
 
-  // Waits for `ready`, waking at least every 100 ms: a cancelled parent token notifies nobody.
+  // Waits on `cv` for `ready`, waking at least every 100 ms: a cancelled parent token
+  // notifies nobody.
   template <typename Pred>
-  void Wait(std::unique_lock<std::mutex>& lock, Pred ready) {
-    while (!ready()) cv_.wait_for(lock, std::chrono::milliseconds(100));
+  void Wait(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Pred ready) {
+    while (!ready()) cv.wait_for(lock, std::chrono::milliseconds(100));
   }
 
   kube::DynamicClient& client_;
@@ -259,7 +264,10 @@ class Lister {
   std::vector<TaskQueue> queues_;
   CancellationSource stop_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  // The consumer waits on consumer_cv_ (a page or the end of task consumer_at_); workers wait
+  // on workers_cv_ (their turn, or room in their queue). Each side wakes only the other: a
+  // shared one woke every thread for every page.
+  std::condition_variable consumer_cv_, workers_cv_;
   size_t consumer_at_ = 0;
   size_t allowed_ = 1;  // tasks listed at once at most (mu_); see Adapt
   CpuIdleMeter idle_;   // the consumer's
