@@ -7,16 +7,15 @@
 //   backup_bench --kubeconfig K list
 //   backup_bench --kubeconfig K backup --bucket-root DIR
 
+#include <CLI/CLI.hpp>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <boost/json.hpp>
 
 #include "lifeboat/api/backup.h"
 #include "lifeboat/backup/backupper.h"
@@ -25,6 +24,7 @@
 #include "lifeboat/kube/config.h"
 #include "lifeboat/kube/discovery.h"
 #include "lifeboat/kube/dynamic_client.h"
+#include "lifeboat/kube/object.h"
 #include "lifeboat/storage/backup_store.h"
 #include "lifeboat/storage/registry.h"
 #include "src/backup/actions/builtin_actions.h"
@@ -138,7 +138,7 @@ int List(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& disco
 
 int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& discovery,
            const std::string& root, int workers, bool fixed_workers, int level, int archive_threads,
-           bool go_form_items, int64_t page, int64_t page_bytes) {
+           bool go_form_items, int64_t page, int64_t page_bytes, bool each_namespace) {
   lifeboat::storage::DriverParams params;
   params.config = {{"root", root}};
   auto store = lifeboat::storage::NewObjectStore("local", params);
@@ -166,6 +166,15 @@ int Backup(lifeboat::kube::DynamicClient& client, lifeboat::kube::Discovery& dis
   b.metadata.name = "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   b.metadata.namespace_ = "velero";
   b.spec.storage_location = "default";
+  if (each_namespace) {
+    // Every namespace named: one list per namespace and resource, as for any explicit list.
+    auto r = lifeboat::kube::ListAll(
+        client, {"", "v1", "namespaces"}, "", {}, [&](boost::json::value&& ns) {
+          b.spec.included_namespaces.emplace_back(lifeboat::kube::ObjectName(ns));
+          return absl::OkStatus();
+        });
+    if (!r.ok()) return 1;
+  }
   const auto start = std::chrono::steady_clock::now();
   auto done = lifeboat::backup::Backupper(deps, options).Run(b);
   const double seconds = Since(start);
@@ -205,6 +214,9 @@ int main(int argc, char** argv) {
       ->add_option("--page-bytes", page_bytes,
                    "about how many bytes a LIST page holds at most (0: no bound)")
       ->capture_default_str();
+  bool each_namespace = false;
+  backup->add_flag("--each-namespace", each_namespace,
+                   "name every namespace in includedNamespaces (one list per namespace)");
   backup->add_option("--level", level, "archive compression level (1: fastest, ISA-L when built with it)");
   app.require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
@@ -223,5 +235,5 @@ int main(int argc, char** argv) {
   if (*populate) return Populate(client, discovery, objects, namespaces, threads);
   if (app.got_subcommand("list")) return List(client, discovery, page);
   return Backup(client, discovery, root, workers, fixed_workers, level, archive_threads,
-                go_form_items, page, page_bytes);
+                go_form_items, page, page_bytes, each_namespace);
 }
