@@ -130,6 +130,7 @@ class BackupRun {
     last_checkpoint_ = clock_.Now();
     checkpointed_entries_ = writer->entries();
 
+    RefreshDiscovery(log);
     LIFEBOAT_ASSIGN_OR_RETURN(std::vector<boost::json::value> namespaces, ListNamespaces());
     std::vector<std::string> excluded_by_label;
     for (const auto& ns : namespaces) {
@@ -254,6 +255,19 @@ class BackupRun {
       }
     }
     return wo;
+  }
+
+  // Every backup starts from what the API server serves at that moment: a resource type that
+  // appeared since the last backup (a CRD installed with an operator) is backed up with its
+  // objects, and one that went away is not listed. (Velero refreshes every 5 minutes, so a
+  // backup right after installing an operator misses its custom resources.) When the refresh
+  // fails, the backup goes on with the previous view, with a warning; with none, the first
+  // lookup fails the backup.
+  void RefreshDiscovery(BackupLog& log) {
+    if (Status s = deps_.discovery->Refresh(); !s.ok()) {
+      log.Warn("Refreshing API discovery failed; backing up the resources discovered earlier: " +
+               std::string(s.message()));
+    }
   }
 
   StatusOr<std::vector<boost::json::value>> ListNamespaces() {

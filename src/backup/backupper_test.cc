@@ -4,6 +4,7 @@
 
 #include "lifeboat/backup/backupper.h"
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -24,6 +25,7 @@ namespace lifeboat::backup {
 namespace {
 
 using kube::testing::KubesimProcess;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -531,6 +533,94 @@ TEST_F(BackupperTest, CancelledBackupFailsUploadsNothingAndLeavesNoTemporaryFile
   for (const auto& e : std::filesystem::directory_iterator(bucket_dir_)) {
     EXPECT_EQ(e.path().filename(), "bucket") << "left behind: " << e.path();
   }
+}
+
+// A resource type that appears after the server has loaded discovery (an operator's CRD
+// installed since the last backup) is backed up with its objects: every backup refreshes it.
+TEST_F(BackupperTest, ResourcesServedSinceDiscoveryWasLoadedAreBackedUp) {
+  ASSERT_TRUE(discovery_->Resources().ok());
+  // Another client creates the CRD and its object, so the shared discovery stays as it was.
+  kube::Discovery other_discovery(rest_);
+  kube::DynamicClient other(rest_, &other_discovery);
+  const kube::GroupVersionResource crd{"apiextensions.k8s.io", "v1", "customresourcedefinitions"},
+      gadgets{"late.example.com", "v1", "gadgets"}, ns{"", "v1", "namespaces"};
+  ASSERT_TRUE(
+      other
+          .Create(ns, "", J(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"late"}})"))
+          .ok());
+  ASSERT_TRUE(
+      other
+          .Create(
+              crd, "",
+              J(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gadgets.late.example.com"},"spec":{"group":"late.example.com","scope":"Namespaced","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})"))
+          .ok());
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    served = other_discovery.Refresh().ok() && other_discovery.ResourceFor(gadgets).ok();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(served);
+  ASSERT_TRUE(
+      other
+          .Create(
+              gadgets, "late",
+              J(R"({"apiVersion":"late.example.com/v1","kind":"Gadget","metadata":{"name":"g1"}})"))
+          .ok());
+  auto before = discovery_->Resources();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(std::none_of(before->begin(), before->end(), [](const kube::ApiResource& r) {
+    return r.group == "late.example.com";
+  })) << "the shared discovery must not know the new type yet, or this test proves nothing";
+
+  api::Backup b;
+  b.spec.included_namespaces = {"late"};
+  b = Run(std::move(b));
+  ASSERT_EQ(b.status.phase, api::BackupPhase::kCompleted) << b.status.failure_reason;
+  EXPECT_EQ(b.status.warnings, 0);
+  EXPECT_THAT(Items(ReadArchive(*store_, b.metadata.name)),
+              Contains("gadgets.late.example.com/late/g1"));
+}
+
+// A RestClient that passes requests to another one, failing GET /apis while told to.
+class ApisOutage : public kube::RestClient {
+ public:
+  explicit ApisOutage(kube::RestClient* inner) : inner_(inner) {}
+  StatusOr<kube::RestResponse> Do(const kube::RestRequest& request) override {
+    if (failing.load() && request.method == "GET" && request.path == "/apis") {
+      return absl::UnavailableError("GET /apis: 503 Service Unavailable (injected)");
+    }
+    return inner_->Do(request);
+  }
+  const kube::RestConfig& config() const override { return inner_->config(); }
+  std::atomic<bool> failing{false};
+
+ private:
+  kube::RestClient* inner_;
+};
+
+// When the refresh at the start of a backup fails, the backup goes on with what was discovered
+// before and says so in a warning.
+TEST_F(BackupperTest, FailedDiscoveryRefreshWarnsAndBacksUpWithThePreviousView) {
+  ApisOutage rest(rest_);
+  kube::Discovery discovery(&rest);
+  kube::DynamicClient client(&rest, &discovery);
+  ASSERT_TRUE(discovery.Resources().ok());
+  rest.failing = true;
+  api::Backup b;
+  b.spec.included_namespaces = {"app"};
+  b = Run(std::move(b), [&](BackupperDeps& deps) {
+    deps.client = &client;
+    deps.discovery = &discovery;
+    deps.actions = BuiltinBackupItemActions(&client);
+  });
+  ASSERT_EQ(b.status.phase, api::BackupPhase::kCompleted) << b.status.failure_reason;
+  EXPECT_EQ(b.status.warnings, 1);
+  EXPECT_THAT(Items(ReadArchive(*store_, b.metadata.name)),
+              AllOf(Contains("configmaps/app/web"), Contains("widgets.example.com/app/w1")));
+  std::string gz;
+  auto sink = StringSink(&gz);
+  ASSERT_TRUE(store_->GetBackupFile(b.metadata.name, storage::BackupFile::kResults, *sink).ok());
+  EXPECT_THAT(*Gunzip(gz), HasSubstr("Refreshing API discovery failed"));
 }
 
 }  // namespace
