@@ -3,7 +3,8 @@
 # kubesim filled with config maps, secrets, services, deployments and custom resources over 200
 # namespaces; at SMALL objects and then at LARGE objects, a plain paginated LIST of every
 # collection (the baseline) and a whole-cluster backup into a local bucket, each in its own
-# process so its peak memory is its own. Targets: backup <= 1.5x the list time, peak RSS <=
+# process so its peak memory is its own; both times start before discovery, which each reads once
+# (the backup refreshes it at its start). Targets: backup <= 1.5x the list time, peak RSS <=
 # 256 MiB, and peak RSS at LARGE no more than 1.5x that at SMALL.
 #
 # Each size is measured ROUNDS times (default 3), list and backup alternating, so both see the
