@@ -319,6 +319,14 @@ api::Restore Restorer::Run(api::Restore r, const api::Backup& backup, const Prog
 Status RestoreRun::Prepare(std::map<std::string, NativeSnapshot> snapshots,
                            std::set<std::string> data_elsewhere,
                            std::unique_ptr<ResourceModifiers> modifiers) {
+  // The API restored into is read as it is now, as a backup's is: a type served since the
+  // discovery was loaded (an operator installed before restoring its custom resources) is found
+  // even right after a lookup miss (a miss refreshes at most every 30 s). On failure the restore
+  // goes on with the earlier view and says so.
+  if (Status s = deps_.discovery->Refresh(); !s.ok()) {
+    log_.Warn("Refreshing API discovery failed; restoring with the resources discovered earlier: " +
+              std::string(s.message()));
+  }
   snapshots_ = std::move(snapshots);
   modifiers_ = std::move(modifiers);
   data_elsewhere_ = std::move(data_elsewhere);

@@ -180,13 +180,15 @@ class RestorerTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(bucket_dir_); }
 
-  api::Backup Backup(Cluster& c, std::vector<std::string> namespaces) {
+  api::Backup Backup(Cluster& c, std::vector<std::string> namespaces,
+                     const std::function<void(api::BackupSpec&)>& adjust = nullptr) {
     api::Backup b;
     b.metadata.name = "b" + std::to_string(++counter_);
     b.metadata.namespace_ = "velero";
     b.metadata.uid = "uid-" + b.metadata.name;
     b.spec.storage_location = "default";
     b.spec.included_namespaces = std::move(namespaces);
+    if (adjust) adjust(b.spec);
     backup::BackupperDeps deps;
     deps.client = c.client.get();
     deps.discovery = c.discovery.get();
@@ -298,6 +300,43 @@ TEST_F(RestorerTest, DisasterRecoveryIntoANewEmptyCluster) {
   auto w = target->Get(kWidget, "shop", "w1");
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(JsonFind(*w, {"status", "ready"}), nullptr);
+}
+
+// A type the target serves since the restorer's discovery was loaded (an operator installed
+// before restoring its custom resources) is restored: every restore reads discovery anew.
+TEST_F(RestorerTest, TypesServedSinceDiscoveryWasLoadedAreRestored) {
+  // Without the CRD: restoring one would refresh discovery after it anyway.
+  api::Backup b = Backup(*source_, {"shop"}, [](api::BackupSpec& s) {
+    s.excluded_resources = {"customresourcedefinitions.apiextensions.k8s.io"};
+  });
+  auto target = Cluster::Start();
+  ASSERT_NE(target, nullptr);
+  ASSERT_TRUE(target->discovery->Resources().ok());  // loaded now: a miss cannot refresh for 30 s
+  // Another client installs the CRD, so the target's own discovery stays as it was.
+  kube::Discovery other_discovery(target->rest.get());
+  kube::DynamicClient other(target->rest.get(), &other_discovery);
+  ASSERT_TRUE(
+      other
+          .Create(
+              kCrd, "",
+              J(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})"))
+          .ok());
+  bool served = false;
+  for (int i = 0; i < 200 && !served; ++i) {
+    served = other_discovery.Refresh().ok() && other_discovery.ResourceFor(kWidget).ok();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(served);
+  ASSERT_FALSE(target->discovery->ResourceFor(kWidget).ok())
+      << "the target's discovery must not know widgets yet, or this test proves nothing";
+  api::Restore r = Restore(*target, b, [](api::RestoreSpec& s) {
+    s.included_resources = {"widgets.example.com", "namespaces"};
+  });
+  ASSERT_EQ(r.status.phase, api::RestorePhase::kCompleted)
+      << r.status.failure_reason << " " << json::serialize(Results(r.metadata.name));
+  EXPECT_EQ(r.status.errors, 0);
+  EXPECT_EQ(r.status.warnings, 0);
+  EXPECT_TRUE(target->Get(kWidget, "shop", "w1").ok());
 }
 
 TEST_F(RestorerTest, SameClusterAfterTheNamespaceWasDeleted) {
