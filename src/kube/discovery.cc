@@ -1,8 +1,9 @@
 #include "lifeboat/kube/discovery.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
-#include <future>
+#include <thread>
 
 #include "absl/strings/str_split.h"
 #include "lifeboat/common/json.h"
@@ -105,7 +106,6 @@ struct GroupVersionFetch {
   size_t group_index;
   size_t version_index;
   std::string path;
-  std::future<StatusOr<boost::json::value>> result;
 };
 
 }  // namespace
@@ -179,31 +179,38 @@ Status Discovery::Refresh() {
     for (size_t vi = 0; vi < g.group.versions.size(); ++vi) {
       std::string path = g.group.name.empty() ? "/api/" + g.group.versions[vi]
                                               : "/apis/" + g.group.name + "/" + g.group.versions[vi];
-      fetches.push_back({gi, vi, path, {}});
+      fetches.push_back({gi, vi, path});
     }
   }
+  // At most 8 at a time, as a sliding window: each thread takes the next group/version as soon
+  // as its last one is answered, so one slow aggregated API (a metrics server timing out) holds
+  // back only its own thread, not a whole batch.
   constexpr size_t kParallel = 8;
+  std::vector<StatusOr<boost::json::value>> results(fetches.size(), absl::UnknownError(""));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < fetches.size(); i = next.fetch_add(1)) {
+      results[i] = GetJson(rest_, fetches[i].path);
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (size_t t = 1; t < std::min(kParallel, fetches.size()); ++t) threads.emplace_back(work);
+    work();
+  }
   std::vector<DiscoveryFailure> failures;
-  for (size_t start = 0; start < fetches.size(); start += kParallel) {
-    size_t end = std::min(fetches.size(), start + kParallel);
-    for (size_t i = start; i < end; ++i) {
-      fetches[i].result = std::async(std::launch::async, [this, path = fetches[i].path] {
-        return GetJson(rest_, path);
-      });
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    auto& f = fetches[i];
+    auto& g = snap->groups[f.group_index];
+    const std::string& version = g.group.versions[f.version_index];
+    auto& list = results[i];
+    if (!list.ok()) {
+      std::string gv = g.group.name.empty() ? version : g.group.name + "/" + version;
+      LB_LOG_WARN("discovery: skipping {}: {}", gv, list.status().ToString());
+      failures.push_back({gv, list.status()});
+      continue;
     }
-    for (size_t i = start; i < end; ++i) {
-      auto& f = fetches[i];
-      auto& g = snap->groups[f.group_index];
-      const std::string& version = g.group.versions[f.version_index];
-      auto list = f.result.get();
-      if (!list.ok()) {
-        std::string gv = g.group.name.empty() ? version : g.group.name + "/" + version;
-        LB_LOG_WARN("discovery: skipping {}: {}", gv, list.status().ToString());
-        failures.push_back({gv, list.status()});
-        continue;
-      }
-      g.resources[f.version_index] = ParseResourceList(*list, g.group.name, version);
-    }
+    g.resources[f.version_index] = ParseResourceList(*list, g.group.name, version);
   }
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(snap);

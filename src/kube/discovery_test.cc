@@ -1,6 +1,10 @@
 #include "lifeboat/kube/discovery.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -148,6 +152,63 @@ TEST_F(DiscoveryTest, MissRefreshesAtMostOncePerInterval) {
   ASSERT_TRUE(discovery_.Refresh().ok());
   EXPECT_EQ(discovery_.ResourceFor({"example.com", "v1", "widgets"}).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// The group/versions are fetched 8 at a time as a sliding window: the first one, answering only
+// once all 16 others have been answered, is waited for without holding back the rest (fetched
+// in batches of 8, the others would wait for it and it for them, until its deadline).
+TEST(DiscoveryWindowTest, ASlowGroupVersionDoesNotHoldBackTheOthers) {
+  FakeRestClient fake;
+  fake.OnJson("GET", "/api", R"({"versions":["v1"]})");
+  fake.OnJson(
+      "GET", "/api/v1",
+      R"({"resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["list"]}]})");
+  std::string groups;
+  for (int i = 0; i < 16; ++i) {
+    const std::string g = "g" + std::to_string(i) + ".example.com";
+    groups += R"(,{"name":")" + g +
+              R"(","versions":[{"version":"v1"}],"preferredVersion":{"version":"v1"}})";
+    fake.OnJson(
+        "GET", "/apis/" + g + "/v1",
+        R"({"resources":[{"name":"things","namespaced":true,"kind":"Thing","verbs":["list"]}]})");
+  }
+  fake.OnJson(
+      "GET", "/apis",
+      R"({"groups":[{"name":"slow.example.com","versions":[{"version":"v1"}],"preferredVersion":{"version":"v1"}})" +
+          groups + "]}");
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  fake.On("GET", "/apis/slow.example.com/v1", [&](const RestRequest&) -> StatusOr<RestResponse> {
+    std::unique_lock<std::mutex> lock(mu);
+    // The deadline only keeps a broken build from hanging: the test needs the others first.
+    released = cv.wait_for(lock, std::chrono::seconds(20), [&] {
+      size_t answered = 0;
+      for (int i = 0; i < 16; ++i) {
+        answered +=
+            fake.RequestsTo("GET", "/apis/g" + std::to_string(i) + ".example.com/v1").size();
+      }
+      return answered == 16;
+    });
+    return FakeRestClient::Json(
+        R"({"resources":[{"name":"snails","namespaced":true,"kind":"Snail","verbs":["list"]}]})");
+  });
+  // Whoever answers wakes the slow handler to count again.
+  std::atomic<bool> stop{false};
+  std::thread poke([&] {
+    while (!stop.load()) {
+      cv.notify_all();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  Discovery discovery(&fake);
+  Status s = discovery.Refresh();
+  stop = true;
+  poke.join();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(released) << "the slow group/version was answered only at its deadline";
+  EXPECT_TRUE(discovery.ResourceFor({"slow.example.com", "v1", "snails"}).ok());
+  EXPECT_TRUE(discovery.ResourceFor({"g15.example.com", "v1", "things"}).ok());
 }
 
 TEST(GroupVersionResourceTest, Spellings) {
