@@ -19,6 +19,7 @@
 #include "lifeboat/kube/object.h"
 #include "lifeboat/storage/registry.h"
 #include "src/backup/actions/builtin_actions.h"
+#include "src/kube/testing/kubesim_cluster.h"
 #include "src/kube/testing/kubesim_process.h"
 
 namespace lifeboat::backup {
@@ -554,12 +555,7 @@ TEST_F(BackupperTest, ResourcesServedSinceDiscoveryWasLoadedAreBackedUp) {
               crd, "",
               J(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gadgets.late.example.com"},"spec":{"group":"late.example.com","scope":"Namespaced","names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})"))
           .ok());
-  bool served = false;
-  for (int i = 0; i < 100 && !served; ++i) {
-    served = other_discovery.Refresh().ok() && other_discovery.ResourceFor(gadgets).ok();
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(served);
+  ASSERT_TRUE(kube::testing::WaitUntilServed(other_discovery, gadgets));
   ASSERT_TRUE(
       other
           .Create(

@@ -65,11 +65,8 @@ struct Cluster : kube::testing::KubesimCluster {
     return client->Get(gvr, ns, name);
   }
   void WaitForCrd(const GroupVersionResource& gvr) {
-    for (int i = 0; i < 200; ++i) {
-      if (discovery->Refresh().ok() && discovery->ResourceFor(gvr).ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << gvr.ToString() << " never became served";
+    ASSERT_TRUE(kube::testing::WaitUntilServed(*discovery, gvr))
+        << gvr.ToString() << " never became served";
   }
   void DeleteNamespaceAndWait(const std::string& ns) {
     ASSERT_TRUE(client->Delete(kNs, "", ns).ok());
@@ -321,12 +318,7 @@ TEST_F(RestorerTest, TypesServedSinceDiscoveryWasLoadedAreRestored) {
               kCrd, "",
               J(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})"))
           .ok());
-  bool served = false;
-  for (int i = 0; i < 200 && !served; ++i) {
-    served = other_discovery.Refresh().ok() && other_discovery.ResourceFor(kWidget).ok();
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(served);
+  ASSERT_TRUE(kube::testing::WaitUntilServed(other_discovery, kWidget));
   ASSERT_FALSE(target->discovery->ResourceFor(kWidget).ok())
       << "the target's discovery must not know widgets yet, or this test proves nothing";
   api::Restore r = Restore(*target, b, [](api::RestoreSpec& s) {

@@ -1,5 +1,8 @@
 #include "src/kube/testing/kubesim_cluster.h"
 
+#include <chrono>
+#include <thread>
+
 #include "lifeboat/kube/config.h"
 
 namespace lifeboat::kube::testing {
@@ -17,6 +20,14 @@ StatusOr<std::unique_ptr<KubesimCluster>> KubesimCluster::Start(
   c->client = std::make_unique<DynamicClient>(c->rest.get(), c->discovery.get());
   LIFEBOAT_ASSIGN_OR_RETURN(c->exec, PodExecutor::Create(config, nullptr));
   return c;
+}
+
+bool WaitUntilServed(Discovery& discovery, const GroupVersionResource& gvr, int attempts) {
+  for (int i = 0; i < attempts; ++i) {
+    if (discovery.Refresh().ok() && discovery.ResourceFor(gvr).ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace lifeboat::kube::testing

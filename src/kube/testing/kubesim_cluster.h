@@ -30,4 +30,8 @@ struct KubesimCluster {
   static StatusOr<std::unique_ptr<KubesimCluster>> Start(const std::vector<std::string>& flags = {});
 };
 
+// Refreshes `discovery` until it serves `gvr` (a CRD just created becomes served once
+// established); false if it never does within `attempts` tries 50 ms apart.
+bool WaitUntilServed(Discovery& discovery, const GroupVersionResource& gvr, int attempts = 200);
+
 }  // namespace lifeboat::kube::testing
